@@ -1,0 +1,43 @@
+/* util.h: the few helpers every module shares: error reporting, checked allocation,
+ * checked file I/O and a wall clock. Errors follow one convention: a module that can fail on
+ * user input returns -1 and writes "<what>: <why>" into a caller-supplied buffer of ERR_LEN
+ * bytes; only the command-line layer turns that into "train: <what>: <why>" and an exit code. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#define ERR_LEN 512
+
+/* exit codes */
+#define EXIT_FAIL 1   /* runtime failure: bad file, numerical fault, I/O error */
+#define EXIT_USAGE 2  /* bad flag or value, detected before any work */
+
+/* Prints "train: <formatted>\n" to stderr and exits with code. */
+void fatal(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* Prints "train: <formatted>\n" to stderr (a warning; the run goes on). */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Formats into err (ERR_LEN bytes) and returns -1, so `return errf(err, ...)` reads naturally. */
+int errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that cannot return NULL: out of memory is fatal (exit 1, message). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* 64-byte aligned allocation for SIMD buffers, zero-filled; free with free(). */
+float *xalloc_floats(size_t n);
+
+/* Seconds on a monotonic clock. */
+double now_seconds(void);
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated, *len excludes the NUL).
+ * Returns NULL and fills err on failure (missing, directory, unreadable). */
+char *read_file(const char *path, size_t *len, char *err);
+/* 1 if path exists and is a directory / a regular file. */
+int is_dir(const char *path);
+int is_file(const char *path);
+
+#endif
