@@ -22,7 +22,8 @@ void sb_appendn(StrBuf *b, const char *s, size_t n);
 void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quoted and escaped. */
 void sb_json_string(StrBuf *b, const char *s);
-/* Appends a double so that it reads back to the same value (%.17g; NaN/inf as null). */
+/* Appends a double in the fewest digits (15 to 17) that read back to the same value;
+ * NaN/inf as null. */
 void sb_json_number(StrBuf *b, double v);
 
 /* ---- reader ---- */

@@ -12,6 +12,7 @@
 #ifndef SAFETENSORS_H
 #define SAFETENSORS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ST_MAX_DIMS 4

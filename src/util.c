@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void fatal(int code, const char *fmt, ...) {
     va_list ap;
@@ -85,6 +86,10 @@ int is_file(const char *path) {
 
 char *read_file(const char *path, size_t *len, char *err) {
     if (is_dir(path)) { errf(err, "%s: is a directory, expected a file", path); return NULL; }
+    if (access(path, F_OK) == 0 && !is_file(path)) {   /* a FIFO or device would never end */
+        errf(err, "%s: not a regular file", path);
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) { errf(err, "%s: %s", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 16, n = 0;
@@ -103,4 +108,21 @@ char *read_file(const char *path, size_t *len, char *err) {
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+void join_names(const void *table, int count, size_t stride, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < count && used < len; i++) {
+        const char *name = *(const char *const *)((const char *)table + (size_t)i * stride);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "", name);
+    }
+}
+
+const void *find_by_name(const void *table, int count, size_t stride, const char *name) {
+    for (int i = 0; i < count; i++) {
+        const char *row = (const char *)table + (size_t)i * stride;
+        if (strcmp(*(const char *const *)row, name) == 0) return row;
+    }
+    return NULL;
 }

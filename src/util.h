@@ -30,6 +30,13 @@ char *xstrdup(const char *s);
 /* 64-byte aligned allocation for SIMD buffers, zero-filled; free with free(). */
 float *xalloc_floats(size_t n);
 
+/* Writes "a|b|c" from the names of a table of structs whose first member is `const char *name`
+ * (the optimizer and schedule tables), for --help and error messages. */
+void join_names(const void *table, int count, size_t stride, char *buf, size_t len);
+
+/* The row of such a table whose name equals name, or NULL. */
+const void *find_by_name(const void *table, int count, size_t stride, const char *name);
+
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
 
