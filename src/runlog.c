@@ -1,0 +1,209 @@
+/* runlog.c: run directory, log.csv, progress output. */
+#include "runlog.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *CSV_HEADER =
+    "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds\n";
+
+void runlog_path(const RunLog *r, const char *file, char *out, size_t len) {
+    snprintf(out, len, "%s/%s", r->dir, file);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, char *err) {
+    char buf[PATH_LEN + 300];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char saved = *p;
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errf(err, "%s: %s", buf, strerror(errno));
+            if (!is_dir(buf)) return errf(err, "%s: exists and is not a directory", buf);
+            *p = saved;
+            if (!saved) break;
+        }
+    }
+    return 0;
+}
+
+/* Empties a run directory for --force: only regular files (what a run writes) are removed. */
+static int clear_run_dir(const char *dir, char *err) {
+    DIR *d = opendir(dir);
+    if (!d) return errf(err, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    char path[PATH_LEN + 600];
+    int rc = 0;
+    while ((e = readdir(d)) && rc == 0) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (!is_file(path)) rc = errf(err, "%s: not a run directory (holds %s)", dir, e->d_name);
+        else if (unlink(path) != 0) rc = errf(err, "%s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+static int write_config(RunLog *r, const Config *c, char *err) {
+    char path[sizeof r->dir + 32];
+    runlog_path(r, "config.json", path, sizeof path);
+    StrBuf b;
+    sb_init(&b);
+    config_to_json(c, &b);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(b.s, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    sb_free(&b);
+    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
+}
+
+/* Keeps the header and the rows up to resume_step; later rows belong to steps that the
+ * resumed run is about to redo, and would otherwise appear twice. */
+static int truncate_log(const char *path, long resume_step, char *err) {
+    char *text = read_file(path, NULL, err);
+    if (!text) return -1;
+    FILE *f = fopen(path, "w");
+    if (!f) { free(text); return errf(err, "%s: %s", path, strerror(errno)); }
+    fputs(CSV_HEADER, f);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *end;
+        long step = strtol(line, &end, 10);
+        if (end != line && *end == ',' && step <= resume_step) fprintf(f, "%s\n", line);
+    }
+    free(text);
+    return fclose(f) == 0 ? 0 : errf(err, "%s: %s", path, strerror(errno));
+}
+
+void runlog_default_name(Config *c, const char *kind) {
+    if (c->run[0]) return;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(c->run, sizeof c->run, "%s-%.200s", stamp, kind);
+}
+
+int runlog_check_new(const Config *c, char *err) {
+    char dir[PATH_LEN + 300];
+    snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
+    if (is_dir(dir) && !c->force)
+        return errf(err, "%s: run directory exists (use --resume %s to continue it, --force to "
+                         "replace it, or another --run name)", dir, dir);
+    return 0;
+}
+
+int runlog_create(RunLog *r, const Config *c, char *err) {
+    memset(r, 0, sizeof *r);
+    r->quiet = c->quiet;
+    r->tty = isatty(2);
+    r->start = now_seconds();
+    snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
+    if (runlog_check_new(c, err) != 0) return -1;
+    if (is_dir(r->dir) && clear_run_dir(r->dir, err) != 0) return -1;
+    if (make_dirs(r->dir, err) != 0) return -1;
+    return write_config(r, c, err);
+}
+
+int runlog_open(RunLog *r, const Config *c, long resume_step, char *err) {
+    char csv[sizeof r->dir + 32];
+    if (resume_step >= 0) {
+        memset(r, 0, sizeof *r);
+        r->quiet = c->quiet;
+        r->tty = isatty(2);
+        r->start = now_seconds();
+        snprintf(r->dir, sizeof r->dir, "%s", c->resume);
+        runlog_path(r, "log.csv", csv, sizeof csv);
+        if (truncate_log(csv, resume_step, err) != 0) return -1;
+        if (write_config(r, c, err) != 0) return -1;
+    } else {
+        if (runlog_create(r, c, err) != 0) return -1;
+        runlog_path(r, "log.csv", csv, sizeof csv);
+        FILE *f = fopen(csv, "w");
+        if (!f || fputs(CSV_HEADER, f) < 0 || fclose(f) != 0) return errf(err, "%s: %s", csv, strerror(errno));
+    }
+    r->csv = fopen(csv, "a");
+    if (!r->csv) return errf(err, "%s: %s", csv, strerror(errno));
+    return 0;
+}
+
+static void cell(FILE *f, const char *fmt, double v) {
+    fputc(',', f);
+    if (!isnan(v)) fprintf(f, fmt, v);
+}
+
+void runlog_row(RunLog *r, long step, double epoch, double lr, double loss, double acc,
+                double grad_norm, double val_loss, double val_acc, double samples_per_s) {
+    fprintf(r->csv, "%ld,%.4f,%.9g", step, epoch, lr);
+    cell(r->csv, "%.9g", loss);
+    cell(r->csv, "%.6g", acc);
+    cell(r->csv, "%.9g", grad_norm);
+    cell(r->csv, "%.9g", val_loss);
+    cell(r->csv, "%.6g", val_acc);
+    cell(r->csv, "%.1f", samples_per_s);
+    cell(r->csv, "%.3f", now_seconds() - r->start);
+    fputc('\n', r->csv);
+}
+
+void runlog_close(RunLog *r) {
+    if (r->csv) fclose(r->csv);
+    r->csv = NULL;
+}
+
+static void format_duration(char *buf, size_t len, double s) {
+    if (!isfinite(s) || s < 0) snprintf(buf, len, "?");
+    else if (s < 60) snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+void progress_update(RunLog *r, long step, long total, double epoch, double lr, double loss,
+                     double samples_per_s) {
+    if (r->quiet) return;
+    double now = now_seconds();
+    int last = step == total;
+    if (r->tty) {
+        if (!last && now - r->last_line < 0.1) return;
+    } else if (!last && step - r->last_line_step < (total + 19) / 20 && now - r->last_line < 30) {
+        return;
+    }
+    r->last_line = now;
+    r->last_line_step = step;
+    double elapsed = now - r->start;
+    char eta[32];
+    format_duration(eta, sizeof eta, step > 0 ? elapsed / step * (total - step) : NAN);
+    char line[256];
+    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s | ETA %s",
+             step, total, epoch, lr, loss, samples_per_s, eta);
+    if (r->tty) {
+        char bar[21];
+        int filled = total > 0 ? (int)(20 * step / total) : 20;
+        for (int i = 0; i < 20; i++) bar[i] = i < filled ? '#' : '.';
+        bar[20] = 0;
+        fprintf(stderr, "\r[%s] %s\033[K%s", bar, line, last ? "\n" : "");
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+}
+
+void progress_message(RunLog *r, const char *fmt, ...) {
+    if (r->quiet) return;
+    if (r->tty) fputs("\r\033[K", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    r->last_line = 0;
+}
