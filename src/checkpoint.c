@@ -19,10 +19,10 @@ int ckpt_save(const char *path, const Graph *g, const Config *c, const TrainStat
         t[i].shape[1] = p->shape[1];
         t[i].data = g->params + p->offset;
     }
-    StrBuf config, num[8];
+    StrBuf config, num[10];
     sb_init(&config);
     config_to_json(c, &config);
-    for (int i = 0; i < 8; i++) sb_init(&num[i]);
+    for (int i = 0; i < 10; i++) sb_init(&num[i]);
     sb_printf(&num[0], "%ld", s->step);
     sb_printf(&num[1], "%ld", s->samples);
     sb_printf(&num[2], "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %ld %ld",
@@ -33,17 +33,20 @@ int ckpt_save(const char *path, const Graph *g, const Config *c, const TrainStat
     sb_printf(&num[5], "%ld", s->best_step);
     sb_printf(&num[6], "%.17g", s->train_seconds);
     sb_printf(&num[7], "%ld", n_opt_state);
+    sb_printf(&num[8], "%ld", s->skipped);
+    sb_printf(&num[9], "%ld", s->bad_evals);
     char *opt_b64 = b64_encode(opt_state ? (const void *)opt_state : "", opt_state ? sizeof(float) * (size_t)n_opt_state : 0);
     StMeta meta[] = {
         {"format", FORMAT}, {"config", config.s}, {"step", num[0].s}, {"samples", num[1].s},
         {"sampler", num[2].s}, {"dropout_rng", num[3].s}, {"best_val_loss", num[4].s},
         {"best_step", num[5].s}, {"train_seconds", num[6].s}, {"optimizer", (char *)c->opt},
-        {"optimizer_floats", num[7].s}, {"optimizer_state", opt_b64},
+        {"optimizer_floats", num[7].s}, {"optimizer_state", opt_b64}, {"skipped", num[8].s},
+        {"bad_evals", num[9].s},
     };
     int rc = st_write(path, t, g->n_tensors, meta, (int)(sizeof meta / sizeof meta[0]), err);
     free(opt_b64);
     sb_free(&config);
-    for (int i = 0; i < 8; i++) sb_free(&num[i]);
+    for (int i = 0; i < 10; i++) sb_free(&num[i]);
     return rc;
 }
 
@@ -102,6 +105,10 @@ int ckpt_state(const StFile *f, TrainState *s, float *opt_state, long n_opt_stat
              sscanf(v[4], "%lg", &s->best_val_loss) == 1 && sscanf(v[5], "%ld", &s->best_step) == 1 &&
              sscanf(v[6], "%lg", &s->train_seconds) == 1 && sscanf(v[7], "%ld", &stored_floats) == 1 &&
              s->step >= 0 && s->samples >= 0 && s->sampler_epoch >= 0 && s->sampler_pos >= 0;
+    const char *skipped = st_meta_get(f, "skipped"), *bad_evals = st_meta_get(f, "bad_evals");
+    s->skipped = s->bad_evals = 0;
+    if (skipped && (sscanf(skipped, "%ld", &s->skipped) != 1 || s->skipped < 0)) ok = 0;
+    if (bad_evals && (sscanf(bad_evals, "%ld", &s->bad_evals) != 1 || s->bad_evals < 0)) ok = 0;
     if (!ok) return errf(err, "%s: malformed training state in its metadata", path);
     if (stored_floats != n_opt_state)
         return errf(err, "%s: optimizer state holds %ld floats, this run needs %ld", path,

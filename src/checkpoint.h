@@ -11,6 +11,8 @@
  *   dropout_rng     "<state> <inc>"
  *   best_val_loss   lowest validation loss so far, best_step its step
  *   train_seconds   time spent in training steps so far
+ *   skipped         updates skipped for a non-finite gradient (--skip-nonfinite)
+ *   bad_evals       evaluations without improvement since the best (--early-stop)
  *   optimizer       the optimizer's name; optimizer_state: its state floats, little-endian,
  *                   base64 (n_state slots of n_params floats, slot-major)
  *   crc32           of the tensor data (written and checked by safetensors.c) */
@@ -30,6 +32,8 @@ typedef struct {
     double best_val_loss;
     long best_step;
     double train_seconds;
+    long skipped;           /* steps whose update --skip-nonfinite skipped */
+    long bad_evals;         /* evaluations since the best one (--early-stop) */
 } TrainState;
 
 /* Writes (atomically) parameters, config, state and optimizer state (may be NULL). */

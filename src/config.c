@@ -141,6 +141,20 @@ static const OptDef opts[] = {
      "write a log.csv row every N steps"},
     {"ckpt-every", T_INT, F(ckpt_every), "500", NULL, NULL, 0, 0, 1e12, 0, 0, "length",
      "save last.safetensors every N steps (0 = only at the end)"},
+    {"keep", T_INT, F(keep), "0", NULL, NULL, 0, 0, 1e6, 0, 0, "length",
+     "also keep the N newest periodic checkpoints step-NNNNNNNN.safetensors"},
+    {"early-stop", T_INT, F(early_stop), "0", NULL, NULL, 0, 0, 1e9, 0, 0, "length",
+     "stop after N evaluations without a val-loss improvement, keep the best weights (0 = off)"},
+    {"min-delta", T_FLOAT, F(min_delta), "0", NULL, NULL, 0, 0, INF, 0, 0, "length",
+     "an improvement must lower the best val loss by more than this"},
+    {"skip-nonfinite", T_BOOL, F(skip_nonfinite), "off", NULL, NULL, 0, 0, 0, 0, 0, "length",
+     "skip updates whose loss or gradient is not finite (counted) instead of stopping"},
+    {"overfit", T_INT, F(overfit), "0", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "length",
+     "debug mode: fit the first N training images, report whether it can (0 = off)"},
+    {"log-layers", T_BOOL, F(log_layers), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "length",
+     "per-layer columns in log.csv: grad and weight norms, update ratio, dead ReLUs"},
+    {"plot-scale", T_STR, F(plot_scale), "log", "log|linear", NULL, 0, 0, 0, 0, 0, "length",
+     "loss axis of loss.svg"},
     {"threads", T_INT, F(threads), "0", NULL, NULL, 0, 0, 4096, 0, OPT_NOSAVE, "length",
      "worker threads (0 = all cores); results do not depend on it"},
     {"seed", T_INT, F(seed), "1", NULL, NULL, 0, 0, 4294967295.0, 0, OPT_KEEP, "length",
@@ -323,10 +337,24 @@ static int reads_flag(const char *list, const char *name) {
     return 0;
 }
 
+static int is_set(const Config *c, const char *name) {
+    const OptDef *o = find_opt(name);
+    return o && c->set[o - opts];
+}
+
 void config_finalize(Config *c) {
     const Optimizer *o = optim_find(c->opt);
-    const Schedule *s = sched_find(c->schedule);
     apply_defaults(c, o->defaults);
+    if (c->overfit) {   /* nothing may stand between the model and memorising N examples */
+        c->subset = c->overfit;
+        c->val = 0;
+        c->dropout = 0;
+        c->wd = 0;
+        c->label_smoothing = 0;
+        if (!is_set(c, "schedule")) snprintf(c->schedule, sizeof c->schedule, "constant");
+        if (!is_set(c, "steps")) c->steps = 2000;
+    }
+    const Schedule *s = sched_find(c->schedule);
     if (isnan(c->gamma))
         c->gamma = !strcmp(c->schedule, "exp") ? 0.999 : !strcmp(c->schedule, "cyclic") ? 0.9999 : 0.1;
     for (int i = 0; i < N_OPTS; i++) {

@@ -44,7 +44,10 @@ typedef struct {
     int three_phase, cycle_momentum;
     double clip, clip_value;
     /* length and cadence */
-    long epochs, steps, eval_every, log_every, ckpt_every;
+    long epochs, steps, eval_every, log_every, ckpt_every, keep, early_stop, overfit;
+    double min_delta;
+    int skip_nonfinite, log_layers;
+    char plot_scale[8];
     long threads, seed;
     /* run directory */
     char run[256], runs_dir[PATH_LEN], resume[PATH_LEN], init[PATH_LEN];

@@ -19,6 +19,7 @@ typedef struct {
 typedef struct {
     const char *title, *x_label, *y_label, *y2_label;
     int log_x, log_y, log_y2;
+    int legend_bottom;       /* legend in the lower right corner (rising curves) */
     PlotSeries series[PLOT_MAX_SERIES];
     int n_series;
     double mark_x[PLOT_MAX_MARKS];       /* vertical dashed lines with a label */
@@ -31,5 +32,8 @@ void plot_add(Plot *p, const char *name, const double *x, const double *y, int n
 void plot_mark(Plot *p, double x, const char *label);
 /* Writes the chart to path. Returns 0, or -1 with err = "<path>: <why>". */
 int plot_write_svg(const Plot *p, const char *path, char *err);
+/* Writes n charts into one SVG file, laid out left to right in rows of `cols`, each drawn as
+ * plot_write_svg would draw it alone. Returns 0, or -1 with err = "<path>: <why>". */
+int plot_write_svg_grid(const Plot *panels, int n, int cols, const char *path, char *err);
 
 #endif

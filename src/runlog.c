@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *CSV_HEADER =
-    "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds\n";
+static const char *CSV_COLUMNS =
+    "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds,skipped";
 
 void runlog_path(const RunLog *r, const char *file, char *out, size_t len) {
     snprintf(out, len, "%s/%s", r->dir, file);
@@ -68,17 +68,28 @@ static int write_config(RunLog *r, const Config *c, char *err) {
 
 /* Keeps the header and the rows up to resume_step; later rows belong to steps that the
  * resumed run is about to redo, and would otherwise appear twice. */
-static int truncate_log(const char *path, long resume_step, char *err) {
+static int truncate_log(const char *path, const char *header, long resume_step, char *err) {
     char *text = read_file(path, NULL, err);
     if (!text) return -1;
+    size_t header_len = strlen(header);
+    if (strncmp(text, header, header_len) != 0 || text[header_len] != '\n') {
+        free(text);
+        return errf(err, "%s: its header is not this run's log header (edited by hand?)", path);
+    }
     FILE *f = fopen(path, "w");
     if (!f) { free(text); return errf(err, "%s: %s", path, strerror(errno)); }
-    fputs(CSV_HEADER, f);
+    fprintf(f, "%s\n", header);
+    /* A row survives only if it is complete (as many cells as the header): a kill can
+     * leave half a line at the end, whose cut-off step number must not pass for a real one. */
+    int cells = 1;
+    for (const char *p = header; *p; p++) cells += *p == ',';
     char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(text + header_len + 1, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *end;
         long step = strtol(line, &end, 10);
-        if (end != line && *end == ',' && step <= resume_step) fprintf(f, "%s\n", line);
+        int n = 1;
+        for (const char *p = line; *p; p++) n += *p == ',';
+        if (end != line && *end == ',' && step <= resume_step && n == cells) fprintf(f, "%s\n", line);
     }
     free(text);
     return fclose(f) == 0 ? 0 : errf(err, "%s: %s", path, strerror(errno));
@@ -115,8 +126,27 @@ int runlog_create(RunLog *r, const Config *c, char *err) {
     return write_config(r, c, err);
 }
 
-int runlog_open(RunLog *r, const Config *c, long resume_step, char *err) {
+/* A checkpoint write killed before its rename leaves "<file>.tmp.<pid>": the rename never
+ * happened, so the file is garbage and the previous checkpoint stands. */
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[PATH_LEN + 600];
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".safetensors.tmp.")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_columns,
+                char *err) {
     char csv[sizeof r->dir + 32];
+    StrBuf header;
+    sb_init(&header);
+    sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
     if (resume_step >= 0) {
         memset(r, 0, sizeof *r);
         r->quiet = c->quiet;
@@ -124,13 +154,18 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, char *err) {
         r->start = now_seconds();
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
         runlog_path(r, "log.csv", csv, sizeof csv);
-        if (truncate_log(csv, resume_step, err) != 0) return -1;
-        if (write_config(r, c, err) != 0) return -1;
+        remove_stale_temporaries(r->dir);
+        int rc = truncate_log(csv, header.s, resume_step, err);
+        sb_free(&header);
+        if (rc != 0 || write_config(r, c, err) != 0) return -1;
     } else {
-        if (runlog_create(r, c, err) != 0) return -1;
+        if (runlog_create(r, c, err) != 0) { sb_free(&header); return -1; }
         runlog_path(r, "log.csv", csv, sizeof csv);
         FILE *f = fopen(csv, "w");
-        if (!f || fputs(CSV_HEADER, f) < 0 || fclose(f) != 0) return errf(err, "%s: %s", csv, strerror(errno));
+        int ok = f && fprintf(f, "%s\n", header.s) > 0;
+        if (f && fclose(f) != 0) ok = 0;
+        sb_free(&header);
+        if (!ok) return errf(err, "%s: %s", csv, strerror(errno));
     }
     r->csv = fopen(csv, "a");
     if (!r->csv) return errf(err, "%s: %s", csv, strerror(errno));
@@ -142,17 +177,22 @@ static void cell(FILE *f, const char *fmt, double v) {
     if (!isnan(v)) fprintf(f, fmt, v);
 }
 
-void runlog_row(RunLog *r, long step, double epoch, double lr, double loss, double acc,
-                double grad_norm, double val_loss, double val_acc, double samples_per_s) {
-    fprintf(r->csv, "%ld,%.4f,%.9g", step, epoch, lr);
-    cell(r->csv, "%.9g", loss);
-    cell(r->csv, "%.6g", acc);
-    cell(r->csv, "%.9g", grad_norm);
-    cell(r->csv, "%.9g", val_loss);
-    cell(r->csv, "%.6g", val_acc);
-    cell(r->csv, "%.1f", samples_per_s);
+void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra) {
+    fprintf(r->csv, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
+    cell(r->csv, "%.9g", row->loss);
+    cell(r->csv, "%.6g", row->acc);
+    cell(r->csv, "%.9g", row->grad_norm);
+    cell(r->csv, "%.9g", row->val_loss);
+    cell(r->csv, "%.6g", row->val_acc);
+    cell(r->csv, "%.1f", row->samples_per_s);
     cell(r->csv, "%.3f", now_seconds() - r->start);
+    fprintf(r->csv, ",%ld", row->skipped);
+    for (int i = 0; i < n_extra; i++) cell(r->csv, "%.6g", extra[i]);
     fputc('\n', r->csv);
+}
+
+void runlog_flush(RunLog *r) {
+    if (r->csv && fflush(r->csv) == 0) fsync(fileno(r->csv));
 }
 
 void runlog_close(RunLog *r) {

@@ -77,7 +77,8 @@ void trainer_setup(Trainer *t, const Config *c) {
     build_model(t);
 }
 
-/* Per-tensor slices of the flat buffers, so biases can skip weight decay. */
+/* Per-tensor slices of the flat buffers, so biases can skip weight decay. The optimizer's t
+ * counts updates actually applied (skipped steps excluded), as its bias corrections expect. */
 static void optimizer_step(Trainer *t, float lr, double momentum) {
     OptimHyper h = t->hyper;
     if (!isnan(momentum) && t->opt->cycles) {
@@ -91,7 +92,7 @@ static void optimizer_step(Trainer *t, float lr, double momentum) {
             slot[k] = t->opt_state + (long)k * t->g.n_params + p->offset;
         float wd = p->is_bias && !t->c.wd_bias ? 0.0f : (float)t->c.wd;
         t->opt->step(&h, p->size, t->g.params + p->offset, t->g.grads + p->offset, slot,
-                     t->st.step + 1, lr, wd);
+                     t->st.step + 1 - t->st.skipped, lr, wd);
     }
 }
 
@@ -103,8 +104,10 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     g->training = 1;
     double loss_sum = 0;
     long correct = 0;
+    r.last_rows = 0;
     for (int start = 0; start < n; start += g->capacity) {
         int rows = n - start < g->capacity ? n - start : g->capacity;
+        r.last_rows = rows;
         dataset_gather(&t->train, t->group_idx + start, rows, graph_input(g), t->labels);
         graph_forward(g, rows);
         LossResult lr = loss_compute(t->loss_kind, graph_output(g), t->labels, rows,
@@ -130,6 +133,12 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     t->st.step++;
     t->st.samples += n;
     return r;
+}
+
+void trainer_skip_step(Trainer *t, int n) {
+    t->st.step++;
+    t->st.samples += n;
+    t->st.skipped++;
 }
 
 void trainer_capture_rng(Trainer *t) {

@@ -31,6 +31,7 @@ typedef struct {
     double grad_norm;            /* before clipping */
     double lr;
     int n;                       /* examples in the step */
+    int last_rows;               /* rows of its last micro-batch (still in the graph) */
 } StepResult;
 
 /* Loads the data (exit 1 on a bad file, 2 on flags that do not fit it), builds and
@@ -40,6 +41,8 @@ void trainer_setup(Trainer *t, const Config *c);
  * momentum or beta1 for this step (onecycle). A non-finite loss or gradient norm leaves
  * the parameters and the step count untouched (the caller decides what to do). */
 StepResult trainer_step(Trainer *t, double lr, double momentum);
+/* Counts a step whose update was skipped (--skip-nonfinite): its n examples were consumed. */
+void trainer_skip_step(Trainer *t, int n);
 /* Copies the sampler's and dropout's RNG states into t->st (before a checkpoint). */
 void trainer_capture_rng(Trainer *t);
 /* Restores the sampler and dropout streams from t->st (after reading a checkpoint). */
