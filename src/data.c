@@ -46,6 +46,8 @@ int idx_read(const char *path, uint32_t expect_magic, uint8_t **data, int dims[3
              char *err) {
     *data = NULL;
     if (is_dir(path)) return errf(err, "%s: is a directory, expected an IDX file", path);
+    if (access(path, F_OK) == 0 && !is_file(path))   /* a FIFO or device could block forever */
+        return errf(err, "%s: not a regular file", path);
     gzFile f = gzopen(path, "rb");
     if (!f) return errf(err, "%s: %s", path, errno ? strerror(errno) : "cannot open");
     gzbuffer(f, 1 << 17);
@@ -147,7 +149,7 @@ static int find_idx(const char *dir, const char *split, const char *kind, char *
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < 2; s++) {
             snprintf(out, len, "%s/%s-%s-ubyte%s", dir, split, kinds[k], suffix[s]);
-            if (is_file(out)) return 0;
+            if (access(out, F_OK) == 0) return 0;   /* idx_read says what is wrong with it */
         }
     snprintf(out, len, "%s/%s-%s-ubyte", dir, split, kind);
     return -1;

@@ -21,7 +21,7 @@ static void load_data(Trainer *t) {
     char err[ERR_LEN];
     if (dataset_open(c->data, 1, &t->train_all, err) != 0) fatal(EXIT_FAIL, "%s", err);
     if (dataset_open(c->data, 0, &t->test, err) != 0) fatal(EXIT_FAIL, "%s", err);
-    if (t->test.dim != t->train_all.dim)
+    if (t->test.rows != t->train_all.rows || t->test.cols != t->train_all.cols)
         fatal(EXIT_FAIL, "%s: test images are %dx%d but training images %dx%d", c->data,
               t->test.rows, t->test.cols, t->train_all.rows, t->train_all.cols);
     long n = t->train_all.n;
