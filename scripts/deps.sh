@@ -1,10 +1,58 @@
 #!/bin/sh
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu):
 # zlib headers and stb (image loading). Quiet and quick when everything is present.
+# Optional arguments add the tools of one make target (only that target passes them):
+#   asan      gcc's AddressSanitizer and UBSan runtimes (make asan)
+#   fuzz      clang with libFuzzer, its sanitizer runtimes and OpenMP headers (make fuzz)
+#   valgrind  valgrind (make valgrind)
 missing=""
 [ -f /usr/include/zlib.h ] || missing="$missing zlib1g-dev"
 [ -f /usr/include/stb/stb_image.h ] || missing="$missing libstb-dev"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+
+# compiles_with CC FLAGS...: 1 if CC links a tiny program (with omp.h, as the sources
+# include it) under FLAGS; for the "fuzz" check the program is a libFuzzer target.
+tmpdir=""
+compiles_with() {
+    cc=$1; shift
+    [ -n "$tmpdir" ] || tmpdir=$(mktemp -d) || return 1
+    cat > "$tmpdir/t.c" <<'EOF'
+#include <omp.h>
+#include <stddef.h>
+#include <stdint.h>
+#ifdef FUZZ
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return size && data[0] == omp_get_num_procs(); }
+#else
+int main(void) { return omp_get_num_procs() < 0; }
+#endif
+EOF
+    "$cc" "$@" "$tmpdir/t.c" -o "$tmpdir/t" >/dev/null 2>&1
+}
+
+for tool in "$@"; do
+    case $tool in
+    asan)
+        # libasan and libubsan come with gcc (libgcc-N-dev depends on them); check anyway
+        if command -v gcc >/dev/null 2>&1 &&
+           ! compiles_with gcc -fopenmp -fsanitize=address,undefined; then
+            missing="$missing libgcc-$(gcc -dumpversion | cut -d. -f1)-dev"
+        fi ;;
+    fuzz)
+        # Debian's clang; -fsanitize=fuzzer needs compiler-rt (libclang-rt-dev, only a
+        # Recommends of clang) and the sources' #include <omp.h> needs libomp-dev
+        command -v clang >/dev/null 2>&1 || missing="$missing clang"
+        if ! command -v clang >/dev/null 2>&1 ||
+           ! compiles_with clang -DFUZZ -fopenmp -fsanitize=fuzzer,address,undefined; then
+            missing="$missing libclang-rt-dev libomp-dev"
+        fi ;;
+    valgrind)
+        command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind" ;;
+    *)
+        echo "deps.sh: unknown tool set '$tool' (asan, fuzz or valgrind)" >&2
+        exit 2 ;;
+    esac
+done
+[ -n "$tmpdir" ] && rm -rf "$tmpdir"
 [ -z "$missing" ] && exit 0
 
 echo "train: installing missing packages:$missing" >&2

@@ -33,4 +33,9 @@ void add_row_bias(int M, int N, float *Y, int ldy, const float *b);
 void kernels_set_threads(int n);
 int kernels_get_threads(void);
 
+/* Forces the GEMM path: "avx512", "avx2", "generic", or "auto"/NULL for the best the CPU
+ * supports. Returns 0, or -1 (path unchanged) when the name is unknown or unsupported.
+ * The environment variable TRAIN_KERNEL does the same for a whole run. */
+int kernels_force_path(const char *name);
+
 #endif

@@ -1,9 +1,12 @@
 /* main.c: subcommand dispatch. `train [flags]` trains; see usage() for the rest. */
+#include "compare.h"
 #include "config.h"
 #include "eval.h"
 #include "gradcheck.h"
+#include "inspect.h"
 #include "lrtools.h"
 #include "optim.h"
+#include "sweep.h"
 #include "train.h"
 #include "util.h"
 
@@ -19,6 +22,9 @@ static void usage(FILE *out) {
             "       train schedule [flags]        print lr (and momentum) per step as CSV, write an SVG\n"
             "       train lr-find [flags]         LR range test: loss over an exponential lr sweep\n"
             "       train optimizers              list optimizers and their update rules\n"
+            "       train compare RUN_DIR...      table and curves of finished runs (--csv, --out FILE)\n"
+            "       train sweep [flags]           one run per combination of comma-listed values\n"
+            "       train inspect RUN_DIR|CKPT    per-tensor statistics and metadata of a checkpoint\n"
             "       train --help | --version\n");
     config_print_help(out);
 }
@@ -40,6 +46,9 @@ int main(int argc, char **argv) {
         if (!strcmp(cmd, "gradcheck")) return cmd_gradcheck(argc - 1, argv + 1);
         if (!strcmp(cmd, "schedule")) return cmd_schedule(argc - 1, argv + 1);
         if (!strcmp(cmd, "lr-find")) return cmd_lr_find(argc - 1, argv + 1);
+        if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+        if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+        if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
         if (!strcmp(cmd, "optimizers")) { optim_print_help(stdout); return 0; }
         if (!strcmp(cmd, "help")) { usage(stdout); return 0; }
         fatal(EXIT_USAGE, "%s: unknown subcommand (see train --help)", cmd);

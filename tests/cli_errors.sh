@@ -8,7 +8,7 @@ tmp=tests/tmp/cli_errors; rm -rf "$tmp"; mkdir -p "$tmp"
 # expect CODE PATTERN ARGS...: exit code CODE and stderr matching PATTERN (grep -E)
 expect() {
     code=$1; pattern=$2; shift 2
-    ./train "$@" --runs-dir "$tmp/runs" --quiet >"$tmp/out" 2>"$tmp/err"; rc=$?
+    "${TRAIN_BIN:-./train}" "$@" --runs-dir "$tmp/runs" --quiet >"$tmp/out" 2>"$tmp/err"; rc=$?
     if [ "$rc" = "$code" ] && grep -Eq "^train: .*$pattern" "$tmp/err"; then
         pass=$((pass + 1))
     else
@@ -24,7 +24,7 @@ expect 2 "--lr: expected a finite number, got '1e-3x'" --lr 1e-3x
 expect 2 "--lr: expected a finite number" --lr nan
 expect 2 "--lr: expected a finite number" --lr inf
 # a flag missing its value at the end of the line
-./train --quiet --lr >"$tmp/out" 2>"$tmp/err"; rc=$?
+"${TRAIN_BIN:-./train}" --quiet --lr >"$tmp/out" 2>"$tmp/err"; rc=$?
 if [ "$rc" = 2 ] && grep -q "^train: --lr: needs a value" "$tmp/err"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: train --lr -> exit $rc: $(cat "$tmp/err")"; fi
 expect 2 "--batch: .*out of range" --batch 0
 expect 2 "--batch: .*out of range" --batch -3

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 
 #define RUNS "tests/tmp/e2e"
+/* the binary under test: $TRAIN_BIN (make asan sets it to the sanitized build), else ./train */
+#define TRAIN "\"${TRAIN_BIN:-./train}\""
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...) {
@@ -25,7 +27,7 @@ static int sh(const char *fmt, ...) {
 
 /* Trains run NAME with the given flags (quiet, fresh directory). */
 static int train(const char *name, const char *flags) {
-    return sh("./train --quiet --runs-dir " RUNS " --force --run %s %s > " RUNS "/%s.out", name, flags, name);
+    return sh(TRAIN " --quiet --runs-dir " RUNS " --force --run %s %s > " RUNS "/%s.out", name, flags, name);
 }
 
 static double summary_value(const char *run, const char *key) {
@@ -103,7 +105,7 @@ static void test_resume_is_exact(void) {
     CHECK(train("whole", flags) == 0);
     snprintf(flags, sizeof flags, "%s --steps 20", common);
     CHECK(train("halves", flags) == 0);
-    CHECK(sh("./train --quiet --resume " RUNS "/halves --steps 40 > /dev/null") == 0);
+    CHECK(sh(TRAIN " --quiet --resume " RUNS "/halves --steps 40 > /dev/null") == 0);
     CHECK(max_weight_diff(ckpt("whole", "last.safetensors"), ckpt("halves", "last.safetensors")) == 0);
     CHECK(max_weight_diff(ckpt("whole", "best.safetensors"), ckpt("halves", "best.safetensors")) == 0);
     /* the resumed log has each step once: rows 5, 10, 15(eval), ..., 40 */
@@ -112,7 +114,7 @@ static void test_resume_is_exact(void) {
     CHECK(sh("cmp -s " RUNS "/whole/log.csv " RUNS "/halves/log.csv || "
              "test \"$(cut -d, -f1-8 " RUNS "/whole/log.csv)\" = \"$(cut -d, -f1-8 " RUNS "/halves/log.csv)\"") == 0);
     /* resuming with a changed model is refused and names the difference */
-    CHECK(sh("./train --quiet --resume " RUNS "/halves --steps 60 --model 784-64-10 2> " RUNS "/refuse.err; "
+    CHECK(sh(TRAIN " --quiet --resume " RUNS "/halves --steps 60 --model 784-64-10 2> " RUNS "/refuse.err; "
              "test $? = 2 && grep -q -- '--model: run has 784-256-256-10, flags say 784-64-10' " RUNS "/refuse.err") == 0);
 }
 
@@ -156,7 +158,7 @@ static void test_overfit_init_and_eval(void) {
     CHECK_NEAR(summary_value("fit", "train_acc"), 1.0, 0);
     CHECK(train("again", "--subset 256 --val 0 --steps 1 --batch 32 --lr 1e-9 --init " RUNS "/fit/last.safetensors") == 0);
     CHECK_NEAR(summary_value("again", "train_acc"), 1.0, 0);
-    CHECK(sh("./train eval --ckpt " RUNS "/fit/last.safetensors > " RUNS "/eval.out") == 0);
+    CHECK(sh(TRAIN " eval --ckpt " RUNS "/fit/last.safetensors > " RUNS "/eval.out") == 0);
     char err[ERR_LEN];
     char *out = read_file(RUNS "/eval.out", NULL, err);
     double acc = NAN;
@@ -206,7 +208,7 @@ static void test_every_optimizer_trains(void) {
 /* lr-find on a small model: the sweep runs, stops when the loss blows up, and suggests a rate
  * inside the swept range; its CSV has one row per step with increasing lr. */
 static void test_lr_find(void) {
-    CHECK(sh("./train lr-find --quiet --runs-dir " RUNS " --force --run lrf --subset 2000 --val 0 "
+    CHECK(sh(TRAIN " lr-find --quiet --runs-dir " RUNS " --force --run lrf --subset 2000 --val 0 "
              "--model 784-64-10 --batch 64 --num-it 80 > " RUNS "/lrf.out") == 0);
     char err[ERR_LEN];
     char *out = read_file(RUNS "/lrf.out", NULL, err);
@@ -226,7 +228,7 @@ static void test_schedule_command_matches_run(void) {
     const char *flags = "--subset 640 --val 0 --steps 60 --batch 64 --schedule onecycle --opt sgd --lr 0.1";
     CHECK(train("sched", flags) == 0);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "./train schedule --quiet --out " RUNS "/sched.svg %s > " RUNS "/sched.csv", flags);
+    snprintf(cmd, sizeof cmd, TRAIN " schedule --quiet --out " RUNS "/sched.svg %s > " RUNS "/sched.csv", flags);
     CHECK(sh("%s", cmd) == 0);
     CHECK(sh("test \"$(awk -F, 'NR > 1 && ($1 + 1) %% 10 == 0 { printf \"%%.6g \", $2 }' " RUNS "/sched.csv)\" = "
              "\"$(awk -F, 'NR > 1 { printf \"%%.6g \", $3 }' " RUNS "/sched/log.csv)\"") == 0);
