@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,10 +82,14 @@ static void write_summary(Run *run, EvalResult tr, EvalResult va, EvalResult te,
     sb_json_string(&b, t->c.run);
     sb_printf(&b, ",\n  \"steps\": %ld,\n  \"epochs\": ", t->st.step);
     sb_json_number(&b, (double)t->st.samples / t->train.n);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
     const char *keys[] = {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                          "best_val_loss", "samples_per_s", "train_seconds", "wall_seconds"};
+                          "best_val_loss", "samples_per_s", "train_seconds", "wall_seconds",
+                          "load_seconds", "peak_rss_mb"};
     double vals[] = {tr.loss, tr.acc, va.n ? va.loss : NAN, va.n ? va.acc : NAN, te.loss, te.acc,
-                     t->st.best_val_loss, sps, t->st.train_seconds, wall_seconds};
+                     t->st.best_val_loss, sps, t->st.train_seconds, wall_seconds, t->load_seconds,
+                     usage.ru_maxrss / 1024.0};
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
         sb_printf(&b, ",\n  \"%s\": ", keys[i]);
         sb_json_number(&b, vals[i]);

@@ -73,7 +73,9 @@ static void build_model(Trainer *t) {
 void trainer_setup(Trainer *t, const Config *c) {
     memset(t, 0, sizeof *t);
     t->c = *c;
+    double start = now_seconds();
     load_data(t);
+    t->load_seconds = now_seconds() - start;
     build_model(t);
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     Sampler sampler;
     int *group_idx, *labels, *scratch_idx;
     long steps_per_epoch, total_steps;
+    double load_seconds;         /* reading the dataset */
     TrainState st;               /* step, samples, RNG states, best, timings */
 } Trainer;
 
