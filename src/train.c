@@ -264,7 +264,7 @@ static int overfit_reached(Trainer *t, const StepResult *r, double *loss) {
 static void check_initial_loss(Run *run, double loss) {
     Trainer *t = &run->t;
     run->first_loss = loss;
-    if (t->loss_kind != LOSS_CE || t->st.step != 1) return;
+    if (t->loss_kind != LOSS_CE || t->st.step != 1 || t->c.init[0]) return;   /* trained weights */
     int classes = graph_output_dim(&t->g);
     double expect = log((double)classes);
     if (fabs(loss - expect) > 0.5 * expect)
