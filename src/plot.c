@@ -116,12 +116,18 @@ static void draw_tick(StrBuf *b, const Axis *a, char side, double u) {
 
 /* Ticks of one axis: side 'x' (bottom), 'l' (left), 'r' (right). Linear axes step by 1, 2
  * or 5 x 10^k; log axes mark powers of ten, and 2 and 5 times them when the axis spans
- * less than three decades. */
+ * less than three decades, and evenly spaced values when it spans less than one. */
 static void draw_ticks(StrBuf *b, const Axis *a, char side) {
     double lo = a->lo, hi = a->hi, eps = 1e-9 * (hi - lo);
     if (!a->log) {
         double step = nice_step(hi - lo);
         for (double u = ceil(lo / step) * step; u <= hi + eps; u += step) draw_tick(b, a, side, u);
+        return;
+    }
+    if (hi - lo < 1) {   /* under a decade: evenly spaced values, placed on the log scale */
+        double vlo = pow(10, lo), vhi = pow(10, hi), vstep = nice_step(vhi - vlo);
+        for (double v = ceil(vlo / vstep) * vstep; v <= vhi * (1 + 1e-9); v += vstep)
+            if (v > 0) draw_tick(b, a, side, log10(v));
         return;
     }
     double step = hi - lo > 12 ? ceil((hi - lo) / 8) : 1;
