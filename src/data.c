@@ -6,6 +6,7 @@
  * byte past the expected payload both detects trailing junk and makes zlib verify the gzip
  * trailer's CRC. */
 #include "data.h"
+#include "imagefolder.h"
 #include "util.h"
 
 #include <errno.h>
@@ -189,6 +190,9 @@ int dataset_open(const char *spec, int train, Dataset *ds, char *err) {
                      : !strcmp(spec, "fashion") ? " (run `sh data/fetch.sh fashion`)" : "";
     if (!is_dir(dir)) return errf(err, "%s: no such dataset directory%s", dir, hint);
     const char *split = train ? "train" : "t10k";
+    if (imagefolder_is(dir) && find_idx(dir, split, "images-idx3", images, sizeof images) != 0
+        && find_idx(dir, split, "labels-idx1", labels, sizeof labels) != 0)
+        return imagefolder_load(dir, train, ds, err);   /* dir/train/<class>/<image> */
     if (find_idx(dir, split, "images-idx3", images, sizeof images) != 0)
         return errf(err, "%s: missing (also looked for .gz and the images.idx3 spelling)%s", images, hint);
     if (find_idx(dir, split, "labels-idx1", labels, sizeof labels) != 0)

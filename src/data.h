@@ -31,10 +31,12 @@ int dataset_load_files(const char *images_path, const char *labels_path, Dataset
  * spec: "mnist"   -> data/mnist/ (relative to the working directory, else to the directory
  *                    holding the executable)
  *       "fashion" -> data/fashion/, else /usr/share/datasets/fashion-mnist/
- *       otherwise a directory holding the four IDX files.
+ *       otherwise a directory holding the four IDX files, or an image folder.
  * In a directory the files are found under their usual names, with or without .gz:
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte (also the "train-images.idx3-ubyte" spelling). */
+ * t10k-labels-idx1-ubyte (also the "train-images.idx3-ubyte" spelling). A directory with a
+ * train/ subdirectory and neither IDX file of the split is an image folder, loaded by
+ * imagefolder_load (imagefolder.h): train/ and test/, one subdirectory of images per class. */
 int dataset_open(const char *spec, int train, Dataset *ds, char *err);
 
 /* A non-owning view of examples [start, start+n) of ds. */
