@@ -40,7 +40,8 @@ static int get_number(const Json *j, const char *key, double *out, const char *p
 static int get_long(const Json *j, const char *key, long *out, const char *path, char *err) {
     double v;
     if (get_number(j, key, &v, path, err) != 0) return -1;
-    if (!(v >= LONG_MIN && v <= LONG_MAX) || v != floor(v))
+    /* 2^63 is exact in a double; LONG_MAX is not (it rounds up to 2^63, out of range) */
+    if (!(v >= -0x1p63 && v < 0x1p63) || v != floor(v))
         return errf(err, "%s: \"%s\" is not a whole number", path, key);
     *out = (long)v;
     return 0;
