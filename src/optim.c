@@ -17,6 +17,7 @@ static void sgd_step(const OptimHyper *h, long n, float *p, const float *g, floa
                      long t, float lr, float wd) {
     float mu = (float)h->momentum, damp = (float)(1.0 - h->dampening);
     float *b = state[0];
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         if (mu != 0.0f) {
@@ -33,6 +34,7 @@ static void adagrad_step(const OptimHyper *h, long n, float *p, const float *g,
                          float *const *state, long t, float lr, float wd) {
     float *s = state[0], eps = (float)h->eps, init = (float)h->initial_accumulator;
     float clr = (float)(lr / (1.0 + (double)(t - 1) * h->lr_decay));
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         s[i] = (t == 1 ? init : s[i]) + gi * gi;
@@ -49,6 +51,7 @@ static void rmsprop_step(const OptimHyper *h, long n, float *p, const float *g,
     float alpha = (float)h->alpha, one_alpha = (float)(1.0 - h->alpha), eps = (float)h->eps;
     float mu = (float)h->momentum;
     float *v = state[0], *a = state[1], *b = state[2];
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         v[i] = alpha * v[i] + one_alpha * (gi * gi);
@@ -68,64 +71,79 @@ static void rmsprop_step(const OptimHyper *h, long n, float *p, const float *g,
     }
 }
 
-/* Adam core (torch.optim.Adam, single-tensor path), with g already including any L2 term:
+/* Adam core (torch.optim.Adam, single-tensor path), after AdamW's decoupled decay
+ * p <- keep p (keep = 1 - lr wd, or 1) and with an L2 term wd_l2 p added to g:
  *   m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,  amsgrad: vmax <- max(vmax, v)
- *   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps) */
-static void adam_update(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                        long t, float lr, float wd_l2) {
-    float b1 = (float)h->beta1, b2 = (float)h->beta2, eps = (float)h->eps;
-    float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
-    float step_size = (float)(lr / (1.0 - pow(h->beta1, (double)t)));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(h->beta2, (double)t));
-    float *m = state[0], *v = state[1], *vmax = state[2];
+ *   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)
+ * One pass over memory does both the decay and the update; the arithmetic is the same, in
+ * the same order, as the two passes PyTorch makes (keep p is rounded before it is used). */
+typedef struct {
+    float b1, b2, a1, a2, eps, step_size, bc2_sqrt, wd_l2, keep;
+} AdamConsts;
+
+static inline __attribute__((always_inline)) void adam_loop(long n, float *p, const float *g,
+                                                            float *m, float *v, float *vmax,
+                                                            const AdamConsts *k, int amsgrad) {
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd_l2 * p[i];
-        m[i] = b1 * m[i] + a1 * gi;
-        v[i] = b2 * v[i] + a2 * (gi * gi);
+        float pi = p[i] * k->keep;
+        float gi = g[i] + k->wd_l2 * pi;
+        m[i] = k->b1 * m[i] + k->a1 * gi;
+        v[i] = k->b2 * v[i] + k->a2 * (gi * gi);
         float second = v[i];
-        if (h->amsgrad) second = vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-        p[i] -= step_size * (m[i] / (sqrtf(second) / bc2_sqrt + eps));
+        if (amsgrad) second = vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+        p[i] = pi - k->step_size * (m[i] / (sqrtf(second) / k->bc2_sqrt + k->eps));
     }
+}
+
+static void adam_update(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
+                        long t, float lr, float wd_l2, float keep) {
+    AdamConsts k = {(float)h->beta1, (float)h->beta2, (float)(1.0 - h->beta1), (float)(1.0 - h->beta2),
+                    (float)h->eps, (float)(lr / (1.0 - pow(h->beta1, (double)t))),
+                    (float)sqrt(1.0 - pow(h->beta2, (double)t)), wd_l2, keep};
+    if (h->amsgrad) adam_loop(n, p, g, state[0], state[1], state[2], &k, 1);
+    else adam_loop(n, p, g, state[0], state[1], state[2], &k, 0);
 }
 
 /* Adam: weight decay is L2, added to the gradient. */
 static void adam_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
                       long t, float lr, float wd) {
-    adam_update(h, n, p, g, state, t, lr, wd);
+    adam_update(h, n, p, g, state, t, lr, wd, 1.0f);
 }
 
-/* p <- p (1 - lr wd): decoupled weight decay (AdamW, Lion). */
-static void decay_decoupled(long n, float *p, float lr, float wd) {
-    if (wd == 0.0f) return;
-    float keep = (float)(1.0 - (double)lr * wd);
-    for (long i = 0; i < n; i++) p[i] *= keep;
+/* 1 - lr wd, the factor of decoupled weight decay (AdamW, Lion). */
+static float decay_factor(float lr, float wd) {
+    return (float)(1.0 - (double)lr * wd);
 }
 
 /* AdamW (torch.optim.AdamW): decoupled decay p <- p (1 - lr wd), then Adam without L2. */
 static void adamw_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
                        long t, float lr, float wd) {
-    decay_decoupled(n, p, lr, wd);
-    adam_update(h, n, p, g, state, t, lr, 0.0f);
+    adam_update(h, n, p, g, state, t, lr, 0.0f, decay_factor(lr, wd));
 }
 
 /* NAdam's momentum schedule mu_t = b1 (1 - 0.5 * 0.96^(t psi)), psi = --momentum-decay, and
  * the running product mu_1 ... mu_t. PyTorch keeps the product as state; it is a pure function
- * of t, so it is recomputed here (extended one factor per step, from scratch on a jump). */
+ * of t, so it is not saved in checkpoints. */
 static double nadam_mu(const OptimHyper *h, long t) {
     return h->beta1 * (1.0 - 0.5 * pow(0.96, (double)t * h->momentum_decay));
 }
 
-static double nadam_mu_product(const OptimHyper *h, long t) {
+/* The running product is extended by one factor per step, with that step's beta1 (as
+ * PyTorch's), and recomputed from scratch when t does not follow on (a resume, or another run
+ * in the same process); only then, under onecycle's beta1 cycling, are past factors taken at
+ * the current beta1. */
+static void nadam_prepare(OptimHyper *h, long t) {
     static long cached_t;
-    static double cached_product, cached_beta1, cached_decay;
-    if (cached_t > t || cached_t == 0 || cached_beta1 != h->beta1 || cached_decay != h->momentum_decay) {
+    static double cached_product, cached_decay;
+    if (t != cached_t && t != cached_t + 1) cached_t = 0;
+    if (cached_t == 0 || cached_decay != h->momentum_decay) {
         cached_t = 0;
         cached_product = 1.0;
-        cached_beta1 = h->beta1;
         cached_decay = h->momentum_decay;
     }
     while (cached_t < t) cached_product *= nadam_mu(h, ++cached_t);
-    return cached_product;
+    h->mu_product = cached_product;
 }
 
 /* NAdam (torch.optim.NAdam): g <- g + wd p;  m, v as Adam;  d = sqrt(v / (1 - b2^t)) + eps;
@@ -135,11 +153,12 @@ static void nadam_step(const OptimHyper *h, long n, float *p, const float *g, fl
     float b1 = (float)h->beta1, b2 = (float)h->beta2, eps = (float)h->eps;
     float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
     double mu = nadam_mu(h, t), mu_next = nadam_mu(h, t + 1);
-    double prod = nadam_mu_product(h, t), prod_next = prod * mu_next;
+    double prod = h->mu_product, prod_next = prod * mu_next;
     float bc2 = (float)(1.0 - pow(h->beta2, (double)t));
     float coef_g = (float)(-(double)lr * (1.0 - mu) / (1.0 - prod));
     float coef_m = (float)(-(double)lr * mu_next / (1.0 - prod_next));
     float *m = state[0], *v = state[1];
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m[i] = b1 * m[i] + a1 * gi;
@@ -167,6 +186,7 @@ static void radam_step(const OptimHyper *h, long n, float *p, const float *g, fl
                                          ((rho_inf - 4) * (rho_inf - 2) * rho_t)) : 0.0f;
     float fbc1 = (float)bc1, sqrt_bc2 = (float)sqrt(bc2);
     float *m = state[0], *v = state[1];
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m[i] = b1 * m[i] + a1 * gi;
@@ -185,6 +205,7 @@ static void adamax_step(const OptimHyper *h, long n, float *p, const float *g, f
     float a1 = (float)(1.0 - h->beta1);
     float clr = (float)(lr / (1.0 - pow(h->beta1, (double)t)));
     float *m = state[0], *u = state[1];
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m[i] = b1 * m[i] + a1 * gi;
@@ -201,11 +222,11 @@ static void lion_step(const OptimHyper *h, long n, float *p, const float *g, flo
     (void)t;
     float b1 = (float)h->beta1, b2 = (float)h->beta2;
     float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
-    float *m = state[0];
-    decay_decoupled(n, p, lr, wd);
+    float *m = state[0], keep = decay_factor(lr, wd);
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         float c = b1 * m[i] + a1 * g[i];
-        p[i] -= lr * (float)((c > 0.0f) - (c < 0.0f));
+        p[i] = p[i] * keep - lr * (float)((c > 0.0f) - (c < 0.0f));
         m[i] = b2 * m[i] + a2 * g[i];
     }
 }
@@ -214,29 +235,30 @@ static void lion_step(const OptimHyper *h, long n, float *p, const float *g, flo
 #define ADAM_FLAGS "--beta1 --beta2 --eps --wd --amsgrad"
 const Optimizer optim_table[] = {
     {"sgd", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8", SGD_FLAGS, "momentum",
-     "g += wd p; b = mu b + (1-dampening) g (b = g at t=1); p -= lr (nesterov ? g + mu b : b)"},
+     "g += wd p; b = mu b + (1-dampening) g (b = g at t=1); p -= lr (nesterov ? g + mu b : b)", NULL},
     {"momentum", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8 momentum=0.9", SGD_FLAGS, "momentum",
-     "sgd with momentum 0.9"},
+     "sgd with momentum 0.9", NULL},
     {"nesterov", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8 momentum=0.9 nesterov=on", SGD_FLAGS,
-     "momentum", "sgd with momentum 0.9, Nesterov"},
+     "momentum", "sgd with momentum 0.9, Nesterov", NULL},
     {"adagrad", 1, adagrad_step, "lr=1e-2 wd=0 eps=1e-10", "--lr-decay --initial-accumulator --eps --wd",
-     NULL, "g += wd p; s += g^2 (s0 = initial-accumulator); p -= lr/(1+(t-1) lr_decay) g/(sqrt(s)+eps)"},
+     NULL, "g += wd p; s += g^2 (s0 = initial-accumulator); p -= lr/(1+(t-1) lr_decay) g/(sqrt(s)+eps)", NULL},
     {"rmsprop", 3, rmsprop_step, "lr=1e-2 wd=0 eps=1e-8", "--alpha --eps --centered --momentum --wd",
-     "momentum", "g += wd p; v = alpha v + (1-alpha) g^2; d = sqrt(v [- a^2]) + eps; p -= lr g/d (or via b = mu b + g/d)"},
+     "momentum", "g += wd p; v = alpha v + (1-alpha) g^2; d = sqrt(v [- a^2]) + eps; p -= lr g/d (or via b = mu b + g/d)", NULL},
     {"adam", 3, adam_step, "lr=1e-3 wd=0 eps=1e-8", ADAM_FLAGS, "beta1",
-     "g += wd p; m,v = EMAs of g, g^2; p -= lr/(1-b1^t) m / (sqrt(v or max v)/sqrt(1-b2^t) + eps)"},
+     "g += wd p; m,v = EMAs of g, g^2; p -= lr/(1-b1^t) m / (sqrt(v or max v)/sqrt(1-b2^t) + eps)", NULL},
     {"adamw", 3, adamw_step, "lr=1e-3 wd=0.01 eps=1e-8", ADAM_FLAGS, "beta1",
-     "p *= 1 - lr wd; then the Adam step without the wd p term"},
+     "p *= 1 - lr wd; then the Adam step without the wd p term", NULL},
     {"amsgrad", 3, adam_step, "lr=1e-3 wd=0 eps=1e-8 amsgrad=on", ADAM_FLAGS, "beta1",
-     "adam --amsgrad: the denominator uses the running max of v"},
+     "adam --amsgrad: the denominator uses the running max of v", NULL},
     {"nadam", 2, nadam_step, "lr=2e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --momentum-decay --wd",
-     "beta1", "mu_t = b1 (1 - 0.96^(t psi)/2); p -= lr (1-mu_t)/(1-prod mu) g/d + lr mu_t+1/(1-prod mu) m/d"},
+     "beta1", "mu_t = b1 (1 - 0.96^(t psi)/2); p -= lr (1-mu_t)/(1-prod mu) g/d + lr mu_t+1/(1-prod mu) m/d",
+     nadam_prepare},
     {"radam", 2, radam_step, "lr=1e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --wd", "beta1",
-     "rho_t > 5: Adam step scaled by the rectifier r(rho_t); else p -= lr m/(1-b1^t)"},
+     "rho_t > 5: Adam step scaled by the rectifier r(rho_t); else p -= lr m/(1-b1^t)", NULL},
     {"adamax", 2, adamax_step, "lr=2e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --wd", "beta1",
-     "m = EMA of g; u = max(b2 u, |g| + eps); p -= lr/(1-b1^t) m/u"},
+     "m = EMA of g; u = max(b2 u, |g| + eps); p -= lr/(1-b1^t) m/u", NULL},
     {"lion", 1, lion_step, "lr=1e-4 wd=0 eps=1e-8 beta2=0.99", "--beta1 --beta2 --wd", "beta1",
-     "p *= 1 - lr wd; p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g"},
+     "p *= 1 - lr wd; p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g", NULL},
 };
 const int optim_count = sizeof optim_table / sizeof optim_table[0];
 
@@ -262,6 +284,6 @@ void optim_print_help(FILE *out) {
 OptimHyper optim_hyper(const Config *c) {
     OptimHyper h = {c->momentum, c->dampening, c->beta1, c->beta2, c->eps, c->alpha, c->lr_decay,
                     c->initial_accumulator, c->momentum_decay, c->nesterov, c->centered,
-                    c->amsgrad};
+                    c->amsgrad, 0.0};
     return h;
 }

@@ -15,10 +15,13 @@ typedef struct {
     double momentum, dampening, beta1, beta2, eps, alpha, lr_decay, initial_accumulator,
         momentum_decay;
     int nesterov, centered, amsgrad;
+    double mu_product;      /* nadam: prod of mu_1..mu_t, filled by its prepare() */
 } OptimHyper;
 
 /* p, g, state[k]: n floats each; state starts zeroed. t = 1-based count of optimizer steps
- * taken including this one. wd is this tensor's weight decay (0 for biases by default). */
+ * taken including this one. wd is this tensor's weight decay (0 for biases by default).
+ * Every rule is element-wise, so the trainer may apply it to any slices of a tensor, in
+ * parallel, with the same result. */
 typedef void (*OptimStepFn)(const OptimHyper *h, long n, float *p, const float *g,
                             float *const *state, long t, float lr, float wd);
 
@@ -32,6 +35,8 @@ typedef struct {
     const char *flags;      /* the hyper-parameter flags it reads (others are refused) */
     const char *cycles;     /* "momentum" or "beta1": what onecycle cycles; NULL: nothing */
     const char *formula;    /* one line, for --opt help */
+    /* Optional: per-step scalars shared by all slices (called once per step, before them). */
+    void (*prepare)(OptimHyper *h, long t);
 } Optimizer;
 
 extern const Optimizer optim_table[];

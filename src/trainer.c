@@ -6,6 +6,7 @@
  *   global gradient norm; clip (value, then norm); optimizer update */
 #include "trainer.h"
 #include "clip.h"
+#include "kernels.h"
 #include "loss.h"
 #include "model.h"
 #include "util.h"
@@ -15,6 +16,8 @@
 #include <string.h>
 
 #define MAX_CHUNK 1024   /* rows per forward/backward call: bounds activation memory */
+
+static void plan_optimizer(Trainer *t);
 
 static void load_data(Trainer *t) {
     Config *c = &t->c;
@@ -68,6 +71,7 @@ static void build_model(Trainer *t) {
     t->total_steps = c->steps ? c->steps : c->epochs * t->steps_per_epoch;
     t->st.best_val_loss = INFINITY;
     t->st.best_step = -1;
+    plan_optimizer(t);
 }
 
 void trainer_setup(Trainer *t, const Config *c) {
@@ -79,22 +83,49 @@ void trainer_setup(Trainer *t, const Config *c) {
     build_model(t);
 }
 
-/* Per-tensor slices of the flat buffers, so biases can skip weight decay. The optimizer's t
- * counts updates actually applied (skipped steps excluded), as its bias corrections expect. */
+/* The optimizer's work list: every parameter tensor cut into slices of at most OPT_SLICE
+ * elements, each with its tensor's weight decay. The rules are element-wise, so the slices
+ * can be updated in parallel with the same result for any thread count. */
+#define OPT_SLICE 16384
+
+static void plan_optimizer(Trainer *t) {
+    int n = 0;
+    for (int k = 0; k < t->g.n_tensors; k++) n += (int)((t->g.tensors[k].size + OPT_SLICE - 1) / OPT_SLICE);
+    t->slices = xmalloc(sizeof(OptSlice) * (size_t)(n ? n : 1));
+    t->n_slices = 0;
+    for (int k = 0; k < t->g.n_tensors; k++) {
+        const ParamTensor *p = &t->g.tensors[k];
+        float wd = p->is_bias && !t->c.wd_bias ? 0.0f : (float)t->c.wd;
+        for (long lo = 0; lo < p->size; lo += OPT_SLICE) {
+            OptSlice *s = &t->slices[t->n_slices++];
+            s->offset = p->offset + lo;
+            s->size = p->size - lo < OPT_SLICE ? p->size - lo : OPT_SLICE;
+            s->wd = wd;
+        }
+    }
+}
+
+/* The optimizer's t counts updates actually applied (skipped steps excluded), as its bias
+ * corrections expect. */
 static void optimizer_step(Trainer *t, float lr, double momentum) {
     OptimHyper h = t->hyper;
     if (!isnan(momentum) && t->opt->cycles) {
         if (!strcmp(t->opt->cycles, "momentum")) h.momentum = momentum;
         else h.beta1 = momentum;
     }
-    float *slot[OPTIM_MAX_STATE];
-    for (int tensor = 0; tensor < t->g.n_tensors; tensor++) {
-        const ParamTensor *p = &t->g.tensors[tensor];
-        for (int k = 0; k < t->opt->n_state; k++)
-            slot[k] = t->opt_state + (long)k * t->g.n_params + p->offset;
-        float wd = p->is_bias && !t->c.wd_bias ? 0.0f : (float)t->c.wd;
-        t->opt->step(&h, p->size, t->g.params + p->offset, t->g.grads + p->offset, slot,
-                     t->st.step + 1 - t->st.skipped, lr, wd);
+    long step = t->st.step + 1 - t->st.skipped;
+    if (t->opt->prepare) t->opt->prepare(&h, step);
+    const Optimizer *o = t->opt;
+    float *params = t->g.params, *state = t->opt_state;
+    const float *grads = t->g.grads;
+    long n_params = t->g.n_params;
+    int n_state = o->n_state;
+    #pragma omp parallel for schedule(static) num_threads(kernels_get_threads()) if(n_params > 4 * OPT_SLICE)
+    for (int i = 0; i < t->n_slices; i++) {
+        const OptSlice *s = &t->slices[i];
+        float *slot[OPTIM_MAX_STATE];
+        for (int k = 0; k < n_state; k++) slot[k] = state + (long)k * n_params + s->offset;
+        o->step(&h, s->size, params + s->offset, grads + s->offset, slot, step, lr, s->wd);
     }
 }
 
@@ -161,6 +192,7 @@ void trainer_free(Trainer *t) {
     graph_free(&t->g);
     sampler_free(&t->sampler);
     free(t->opt_state);
+    free(t->slices);
     free(t->group_idx);
     free(t->labels);
     free(t->scratch_idx);

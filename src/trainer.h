@@ -11,6 +11,12 @@
 #include "optim.h"
 #include "sampler.h"
 
+/* A slice of one parameter tensor, the unit of the parallel optimizer update. */
+typedef struct {
+    long offset, size;
+    float wd;
+} OptSlice;
+
 typedef struct {
     Config c;
     Dataset train_all, test, train, val;
@@ -20,6 +26,8 @@ typedef struct {
     OptimHyper hyper;
     float *opt_state;            /* n_state slots of n_params floats, slot-major */
     long n_opt_state;
+    OptSlice *slices;            /* the optimizer's work list, planned once */
+    int n_slices;
     Sampler sampler;
     int *group_idx, *labels, *scratch_idx;
     long steps_per_epoch, total_steps;

@@ -14,14 +14,16 @@ static void run_scalar(const char *name, const OptimHyper *h, float lr, float wd
     float p = p0, s0 = 0, s1 = 0, s2 = 0;
     float *state[3] = {&s0, &s1, &s2};
     for (int t = 1; t <= steps; t++) {
-        o->step(h, 1, &p, &g[t - 1], state, t, lr, wd);
+        OptimHyper step_h = *h;
+        if (o->prepare) o->prepare(&step_h, t);   /* per-step scalars (nadam's mu product) */
+        o->step(&step_h, 1, &p, &g[t - 1], state, t, lr, wd);
         out[t - 1] = p;
     }
 }
 
 /* PyTorch's defaults for everything, with the SGD momentum settings given. */
 static OptimHyper hyper(double momentum, double dampening, int nesterov) {
-    OptimHyper h = {momentum, dampening, 0.9, 0.999, 1e-8, 0.99, 0, 0, 4e-3, nesterov, 0, 0};
+    OptimHyper h = {momentum, dampening, 0.9, 0.999, 1e-8, 0.99, 0, 0, 4e-3, nesterov, 0, 0, 0};
     return h;
 }
 
