@@ -10,7 +10,7 @@ SRC     := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJ     := $(SRC:src/%.c=build/%.o)
 TESTS   := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps data run test clean help asan asan-deps fuzz fuzz-deps valgrind valgrind-deps
+.PHONY: all deps data run test bench clean help asan asan-deps fuzz fuzz-deps valgrind valgrind-deps
 all: train
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make run      install, fetch MNIST, build, train the default recipe"
 	@echo "make data     fetch MNIST into data/mnist/ (checksums verified)"
 	@echo "make test     build and run the whole test suite"
+	@echo "make bench    speed and memory figures, against PyTorch when python3-torch is installed"
 	@echo "make clean    remove build products (not data/ or runs/)"
 	@echo "make asan     the whole test suite against an AddressSanitizer + UBSan build (build-asan/)"
 	@echo "make fuzz     libFuzzer harnesses (clang) for the file and spec parsers, FUZZ_SECONDS each (60)"
@@ -46,6 +47,9 @@ run: train data
 
 test: train $(TESTS) data
 	@sh tests/run.sh $(TESTS)
+
+bench: train data
+	@sh bench/bench.sh
 
 clean:
 	rm -rf build build-asan build-fuzz build-valgrind tests/bin tests/tmp train
