@@ -34,7 +34,7 @@ typedef struct {
 
 static const OptDef opts[] = {
     {"data", T_STR, F(data), "mnist", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "data",
-     "mnist | fashion | a directory holding the four IDX files (raw or .gz)"},
+     "mnist | fashion | a directory holding the four IDX files (raw or .gz) or train/ and test/ image folders"},
     {"val", T_INT, F(val), "5000", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "data",
      "hold out the last N training images for validation (0 = none)"},
     {"subset", T_INT, F(subset), "0", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "data",
