@@ -9,12 +9,17 @@
 #include <time.h>
 #include <unistd.h>
 
-void fatal(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+/* One line "train: <message>" on stderr. */
+static void say(const char *fmt, va_list ap) {
     fputs("train: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void fatal(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
     va_end(ap);
     exit(code);
 }
@@ -22,9 +27,7 @@ void fatal(int code, const char *fmt, ...) {
 void warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("train: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
 }
 
