@@ -249,7 +249,7 @@ static int set_value(Config *c, const OptDef *o, const char *text, char *err) {
         if (v < o->lo || v > o->hi || ((o->open & OPEN_LO) && v == o->lo) ||
             ((o->open & OPEN_HI) && v == o->hi))
             return errf(err, "%s is out of range %s%g, %g%s", text, o->open & OPEN_LO ? "(" : "[",
-                        o->lo, o->hi, o->open & OPEN_HI ? ")" : "]");
+                        o->lo, o->hi, (o->open & OPEN_HI) || isinf(o->hi) ? ")" : "]");
         *(double *)field = v;
         return 0;
     }
