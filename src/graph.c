@@ -92,6 +92,7 @@ void graph_forward(Graph *g, int rows) {
 void graph_backward(Graph *g, int rows) {
     for (int i = g->n_nodes - 1; i >= 0; i--)
         op_table[g->nodes[i].op].backward(g, &g->nodes[i], rows);
+    g->overwrite_grads = 0;
 }
 
 void graph_zero_grads(Graph *g) {

@@ -49,6 +49,8 @@ typedef struct {
     int n_tensors;
 
     int training;                       /* dropout active */
+    int overwrite_grads;                /* the next backward writes parameter gradients
+                                           instead of adding to them (saves zeroing them) */
     Rng dropout_rng;
 } Graph;
 
@@ -78,6 +80,9 @@ int graph_input_dim(const Graph *g);
 int graph_output_dim(const Graph *g);
 
 void graph_forward(Graph *g, int rows);
+/* Adds the parameter gradients of `rows` rows into g->grads, or writes them when
+ * g->overwrite_grads is set (which it then clears): a step's first micro-batch needs no
+ * zeroed buffer, the following ones accumulate. */
 void graph_backward(Graph *g, int rows);
 void graph_zero_grads(Graph *g);
 

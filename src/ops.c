@@ -4,6 +4,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #define X(n)  (g->value[(n)->in])
 #define Y(n)  (g->value[(n)->out])
@@ -24,9 +25,11 @@ static void linear_forward(Graph *g, const Node *n, int rows) {
 
 static void linear_backward(Graph *g, const Node *n, int rows) {
     const float *W = g->params + n->w;
-    sgemm(1, 0, n->dim_out, n->dim_in, rows, 1.0f, DY(n), n->dim_out, X(n), n->dim_in, 1.0f,
-          g->grads + n->w, n->dim_in);
-    col_sum_add(rows, n->dim_out, DY(n), n->dim_out, g->grads + n->b);
+    float *db = g->grads + n->b;
+    sgemm(1, 0, n->dim_out, n->dim_in, rows, 1.0f, DY(n), n->dim_out, X(n), n->dim_in,
+          g->overwrite_grads ? 0.0f : 1.0f, g->grads + n->w, n->dim_in);
+    if (g->overwrite_grads) memset(db, 0, sizeof(float) * (size_t)n->dim_out);
+    col_sum_add(rows, n->dim_out, DY(n), n->dim_out, db);
     if (n->in > 0)
         sgemm(0, 0, rows, n->dim_in, n->dim_out, 1.0f, DY(n), n->dim_out, W, n->dim_in, 0.0f,
               DX(n), n->dim_in);

@@ -133,7 +133,7 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     StepResult r;
     Graph *g = &t->g;
     int n = sampler_next(&t->sampler, t->group_idx);
-    graph_zero_grads(g);
+    g->overwrite_grads = 1;   /* every parameter belongs to a Linear, which writes its gradient */
     g->training = 1;
     double loss_sum = 0;
     long correct = 0;
