@@ -303,6 +303,10 @@ void config_parse_args(Config *c, int argc, char **argv, int first, char ***pos,
         }
         const OptDef *o = &opts[ch - 1000];
         const char *v = o->type == T_BOOL ? (optarg ? optarg : "on") : optarg;
+        /* a switch also takes a separate on/off word: --cycle-momentum off */
+        static const char *words[] = {"on", "off", "true", "false", "1", "0"};
+        for (size_t k = 0; o->type == T_BOOL && !optarg && optind < argc && k < 6; k++)
+            if (!strcmp(argv[optind], words[k])) { v = argv[optind++]; break; }
         if (set_value(c, o, v, err) != 0) fatal(EXIT_USAGE, "--%s: %s", o->name, err);
         c->given[ch - 1000] = c->set[ch - 1000] = 1;
     }

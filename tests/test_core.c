@@ -224,6 +224,13 @@ static void test_config_parse(void) {
     CHECK(c.lr == 0.5 && c.nesterov == 1 && c.batch == BATCH_FULL && c.eval_every == -1);
     CHECK(c.wd == 0);
     CHECK(config_given(&c, "lr") && !config_given(&c, "wd"));
+    /* a switch takes an optional separate on/off word; anything else stays positional */
+    Config e;
+    config_defaults(&e);
+    char *argv2[] = {"train", "--schedule", "onecycle", "--cycle-momentum", "off", "--three-phase",
+                     "--amsgrad=on", "--quiet", "true", NULL};
+    config_parse_args(&e, 9, argv2, 1, NULL, NULL);
+    CHECK(e.cycle_momentum == 0 && e.three_phase == 1 && e.amsgrad == 1 && e.quiet == 1);
     Config d;
     config_defaults(&d);
     config_finalize(&d);

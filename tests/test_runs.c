@@ -44,6 +44,17 @@ static void test_sigterm_saves_and_resumes_exactly(void) {
     CHECK(sh("test \"$(cut -d, -f1-8 " RUNS "/whole/log.csv)\" = \"$(cut -d, -f1-8 " RUNS "/term/log.csv)\"") == 0);
 }
 
+/* Two SIGINTs in a row: the second does not wait for the step (or the save); either way the
+ * process ends with 130, and a later --resume still works from the last saved checkpoint. */
+static void test_double_sigint(void) {
+    CHECK(sh("rm -rf " RUNS "/int2; (" TRAIN " --quiet --runs-dir " RUNS " --force --run int2 " LONG_RUN " > /dev/null 2>&1 & "
+             "pid=$!; while [ ! -s " RUNS "/int2/last.safetensors ]; do sleep 0.05; done; kill -INT $pid; kill -INT $pid; "
+             "wait $pid; echo $? > " RUNS "/int2.rc)") == 0);
+    CHECK(sh("test \"$(cat " RUNS "/int2.rc)\" = 130") == 0);
+    CHECK(sh(TRAIN " --quiet --resume " RUNS "/int2 > /dev/null") == 0);
+    CHECK(max_weight_diff(ckpt("whole", "last.safetensors"), ckpt("int2", "last.safetensors")) == 0);
+}
+
 /* SIGKILL at an arbitrary moment: no handler runs. Resuming from the last periodic checkpoint
  * redoes the lost steps; the log has every step row exactly once and the weights match. */
 static void test_sigkill_then_resume(void) {
@@ -155,6 +166,7 @@ static void test_initial_loss_warning(void) {
 int main(void) {
     if (sh("mkdir -p " RUNS) != 0) return 1;
     RUN(test_sigterm_saves_and_resumes_exactly);
+    RUN(test_double_sigint);
     RUN(test_sigkill_then_resume);
     RUN(test_keep_newest_checkpoints);
     RUN(test_nonfinite_guard_and_skip);
