@@ -116,6 +116,7 @@ int runlog_check_new(const Config *c, char *err) {
 
 int runlog_create(RunLog *r, const Config *c, char *err) {
     memset(r, 0, sizeof *r);
+    r->base_step = -1;
     r->quiet = c->quiet;
     r->tty = isatty(2);
     r->start = now_seconds();
@@ -149,6 +150,7 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
     if (resume_step >= 0) {
         memset(r, 0, sizeof *r);
+        r->base_step = -1;
         r->quiet = c->quiet;
         r->tty = isatty(2);
         r->start = now_seconds();
@@ -209,6 +211,7 @@ static void format_duration(char *buf, size_t len, double s) {
 
 void progress_update(RunLog *r, long step, long total, double epoch, double lr, double loss,
                      double samples_per_s) {
+    if (r->base_step < 0) r->base_step = step - 1;
     if (r->quiet) return;
     double now = now_seconds();
     int last = step == total;
@@ -219,9 +222,10 @@ void progress_update(RunLog *r, long step, long total, double epoch, double lr, 
     }
     r->last_line = now;
     r->last_line_step = step;
-    double elapsed = now - r->start;
+    /* the rate of this process's own steps: a resumed run did the first ones earlier */
+    double elapsed = now - r->start, done = (double)(step - r->base_step);
     char eta[32];
-    format_duration(eta, sizeof eta, step > 0 ? elapsed / step * (total - step) : NAN);
+    format_duration(eta, sizeof eta, done > 0 ? elapsed / done * (total - step) : NAN);
     char line[256];
     snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s | ETA %s",
              step, total, epoch, lr, loss, samples_per_s, eta);

@@ -19,6 +19,7 @@ typedef struct {
     int quiet, tty;
     double start, last_line;
     long last_line_step;
+    long base_step;          /* steps done before this process (resume), for the ETA; -1 unset */
 } RunLog;
 
 /* Unless --run gave one, names the run "<YYYYmmdd-HHMMSS>-<kind>" (local time). */
