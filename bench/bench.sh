@@ -31,14 +31,17 @@ fi
 best_peak=$(echo "$peak ${torch_peak:-0}" | awk '{ print ($1 > $2 ? $1 : $2) }')
 echo
 
-# PyTorch at its best: 1 or all threads, with OpenBLAS's kernels as the environment sets them
-# and as the CPU could run them (OPENBLAS_CORETYPE=SkylakeX); the fastest of the four counts.
+# PyTorch at its best: 1 or all threads, OpenBLAS's kernels as the environment sets them and
+# as the CPU could run them (OPENBLAS_CORETYPE=SkylakeX), denormals kept (its default) or
+# flushed (torch.set_flush_denormal, as train's default); the fastest of the eight counts.
 torch_best() {
     best=0
     for ct in "${OPENBLAS_CORETYPE:-}" SkylakeX; do
         for th in 1 "$threads"; do
-            v=$(OPENBLAS_CORETYPE=$ct OPENBLAS_NUM_THREADS=$th $python bench/torch_mlp.py "$1" "$2" "$3" "$th")
-            best=$(echo "$v $best" | awk '{ print ($1 > $2 ? $1 : $2) }')
+            for fl in keep flush; do
+                v=$(OPENBLAS_CORETYPE=$ct OPENBLAS_NUM_THREADS=$th $python bench/torch_mlp.py "$1" "$2" "$3" "$th" "$fl")
+                best=$(echo "$v $best" | awk '{ print ($1 > $2 ? $1 : $2) }')
+            done
         done
     done
     echo "$best"
@@ -54,7 +57,7 @@ bench_job() {   # bench_job LABEL SIZES BATCH STEPS
     pct=$(awk -v g="$gf" -v p="$best_peak" 'BEGIN { printf "%.0f%%", 100 * g / p }')
     tsps="-"; ratio="-"
     if [ -n "$python" ]; then
-        tsps=$(torch_best "$sizes" "$batch" "$steps")
+        tsps=$(torch_best "$sizes" "$batch" $((steps / 2)))
         ratio=$(awk -v a="$sps" -v b="$tsps" 'BEGIN { printf "%.2fx", a / b }')
     fi
     printf "%-30s %12.0f %9s %8s %9.1f %12s %7s\n" "$label" "$sps" "$gf" "$pct" "$rss" "$tsps" "$ratio"

@@ -1,5 +1,5 @@
 # torch_mlp.py: PyTorch's figures for the same jobs as `make bench` (reference only; the
-# project never needs PyTorch). Usage: python3 torch_mlp.py SIZES BATCH STEPS THREADS
+# project never needs PyTorch). Usage: python3 torch_mlp.py SIZES BATCH STEPS THREADS [flush]
 #   prints samples/s of AdamW training (forward, cross-entropy, backward, step) on MNIST
 #   tensors in memory, after a warm-up; or `python3 torch_mlp.py peak N THREADS` for the
 #   GFLOP/s of a square float32 matmul.
@@ -27,6 +27,8 @@ if sys.argv[1] == "peak":
 sizes = [int(v) for v in sys.argv[1].split("-")]
 batch, steps, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
+if len(sys.argv) > 5 and sys.argv[5] == "flush":
+    torch.set_flush_denormal(True)
 torch.manual_seed(1)
 layers = []
 for i in range(len(sizes) - 1):

@@ -30,7 +30,7 @@ void clip_grad_norm(float *grads, long n, double norm, double max_norm) {
     double coef = max_norm / (norm + 1e-6);
     if (coef >= 1.0) return;
     float f = (float)coef;
-    #pragma omp parallel for simd schedule(static) num_threads(kernels_get_threads()) if(n > 65536)
+    #pragma omp parallel for simd schedule(static) num_threads(kernels_get_threads()) if(parallel: n > 65536)
     for (long i = 0; i < n; i++) grads[i] *= f;
 }
 

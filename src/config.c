@@ -155,6 +155,8 @@ static const OptDef opts[] = {
      "per-layer columns in log.csv: grad and weight norms, update ratio, dead ReLUs"},
     {"plot-scale", T_STR, F(plot_scale), "log", "log|linear", NULL, 0, 0, 0, 0, 0, "length",
      "loss axis of loss.svg"},
+    {"denormals", T_STR, F(denormals), "flush", "flush|keep", NULL, 0, 0, 0, 0, OPT_KEEP, "length",
+     "flush: treat floats below 1.2e-38 as 0 (FTZ/DAZ, much faster); keep: IEEE, as PyTorch"},
     {"threads", T_INT, F(threads), "0", NULL, NULL, 0, 0, 4096, 0, OPT_NOSAVE, "length",
      "worker threads (0 = all cores); results do not depend on it"},
     {"seed", T_INT, F(seed), "1", NULL, NULL, 0, 0, 4294967295.0, 0, OPT_KEEP, "length",

@@ -48,6 +48,7 @@ typedef struct {
     double min_delta;
     int skip_nonfinite, log_layers;
     char plot_scale[8];
+    char denormals[8];
     long threads, seed;
     /* run directory */
     char run[256], runs_dir[PATH_LEN], resume[PATH_LEN], init[PATH_LEN];

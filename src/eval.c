@@ -46,6 +46,7 @@ int cmd_eval(int argc, char **argv) {
     if (ckpt_config(&f, &c, err) != 0) fatal(EXIT_FAIL, "%s: %s", flags.ckpt, err);
     if (config_given(&flags, "data")) strcpy(c.data, flags.data);
     kernels_set_threads((int)flags.threads);
+    kernels_set_denormals(!strcmp(c.denormals, "flush"));   /* the run's arithmetic */
 
     Dataset test;
     if (dataset_open(c.data, 0, &test, err) != 0) fatal(EXIT_FAIL, "%s", err);

@@ -160,6 +160,24 @@ int kernels_force_path(const char *name) {
 }
 
 /* ---- threads ----------------------------------------------------------------------------- */
+#if defined(__SSE2__)
+#include <pmmintrin.h>
+static void set_flush_mode(int flush) {
+    _MM_SET_FLUSH_ZERO_MODE(flush ? _MM_FLUSH_ZERO_ON : _MM_FLUSH_ZERO_OFF);
+    _MM_SET_DENORMALS_ZERO_MODE(flush ? _MM_DENORMALS_ZERO_ON : _MM_DENORMALS_ZERO_OFF);
+}
+#else
+static void set_flush_mode(int flush) { (void)flush; }
+#endif
+
+/* New threads inherit the creating thread's MXCSR, but the team may exist already: each of
+ * its threads sets its own. */
+void kernels_set_denormals(int flush) {
+    set_flush_mode(flush);
+    #pragma omp parallel num_threads(kernels_get_threads())
+    set_flush_mode(flush);
+}
+
 void kernels_set_threads(int n) {
     atomic_store_explicit(&g_threads, n > 0 ? n : 0, memory_order_relaxed);
 }

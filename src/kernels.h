@@ -33,6 +33,13 @@ void add_row_bias(int M, int N, float *Y, int ldy, const float *b);
 void kernels_set_threads(int n);
 int kernels_get_threads(void);
 
+/* flush = 1: float results below the normal range (|x| < 1.2e-38) become 0 and such inputs
+ * read as 0 (x86 MXCSR FTZ + DAZ), in this thread and every worker of the thread team;
+ * flush = 0: IEEE gradual underflow (PyTorch's CPU default). Denormals appear in Adam's
+ * moments of rarely-active weights, and each operation on one costs about 100 cycles.
+ * Call before the first parallel region and after kernels_set_threads. No-op off x86. */
+void kernels_set_denormals(int flush);
+
 /* Forces the GEMM path: "avx512", "avx2", "generic", or "auto"/NULL for the best the CPU
  * supports. Returns 0, or -1 (path unchanged) when the name is unknown or unsupported.
  * The environment variable TRAIN_KERNEL does the same for a whole run. */

@@ -114,6 +114,7 @@ int cmd_lr_find(int argc, char **argv) {
     runlog_default_name(&c, kind);
     if (runlog_check_new(&c, err) != 0) fatal(EXIT_USAGE, "%s", err);
     kernels_set_threads((int)c.threads);
+    kernels_set_denormals(!strcmp(c.denormals, "flush"));
     Trainer *t = xcalloc(1, sizeof *t);
     trainer_setup(t, &c);
     RunLog log;

@@ -310,6 +310,7 @@ int cmd_train(int argc, char **argv) {
         if (runlog_check_new(&c, err) != 0) fatal(EXIT_USAGE, "%s", err);
     }
     kernels_set_threads((int)c.threads);
+    kernels_set_denormals(!strcmp(c.denormals, "flush"));
     trainer_setup(t, &c);
     resume_or_init(t, resume_file);
     if (t->st.step >= t->total_steps && resume_file)

@@ -3,6 +3,8 @@
  * bit-identity of results across thread counts; and the bias helpers against plain loops. */
 #include "kernels.h"
 #include "test.h"
+
+#include <omp.h>
 #include "util.h"
 
 #include <stdint.h>
@@ -227,6 +229,36 @@ static void test_add_row_bias(void) {
     kernels_set_threads(1);
 }
 
+/* --denormals: with flush on, a denormal input reads as 0 and a result below the normal range
+ * becomes 0, in the calling thread and in every thread of the team; with it off, IEEE
+ * gradual underflow keeps them. */
+static void test_denormal_modes(void) {
+    volatile float tiny = 1e-39f, half_min = 1.17549435e-38f;
+    int flushed[8] = {0}, threads = 0;
+    kernels_set_threads(2);
+    kernels_set_denormals(1);
+    CHECK(tiny * 1.0f == 0.0f);
+    CHECK(half_min * 0.5f == 0.0f);
+    #pragma omp parallel num_threads(kernels_get_threads())
+    {
+        int id = omp_get_thread_num();
+        if (id < 8) flushed[id] = tiny * 1.0f == 0.0f;
+        #pragma omp atomic
+        threads++;
+    }
+    for (int i = 0; i < threads && i < 8; i++) CHECK(flushed[i]);
+    kernels_set_denormals(0);
+    CHECK(tiny * 1.0f != 0.0f);
+    CHECK(half_min * 0.5f != 0.0f);
+    #pragma omp parallel num_threads(kernels_get_threads())
+    {
+        int id = omp_get_thread_num();
+        if (id < 8) flushed[id] = tiny * 1.0f == 0.0f;
+    }
+    for (int i = 0; i < threads && i < 8; i++) CHECK(!flushed[i]);
+    kernels_set_threads(0);
+}
+
 int main(void) {
     kernels_set_threads(1);
     RUN(test_degenerate);
@@ -242,5 +274,6 @@ int main(void) {
     RUN(test_generic_threads);
     RUN(test_col_sum_add);
     RUN(test_add_row_bias);
+    RUN(test_denormal_modes);
     return test_summary();
 }
