@@ -41,7 +41,7 @@ static int get_long(const Json *j, const char *key, long *out, const char *path,
     double v;
     if (get_number(j, key, &v, path, err) != 0) return -1;
     /* 2^63 is exact in a double; LONG_MAX is not (it rounds up to 2^63, out of range) */
-    if (!(v >= -0x1p63 && v < 0x1p63) || v != floor(v))
+    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0) || v != floor(v))
         return errf(err, "%s: \"%s\" is not a whole number", path, key);
     *out = (long)v;
     return 0;

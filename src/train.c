@@ -182,7 +182,7 @@ static void rotate_checkpoints(Run *run) {
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, by_name);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, by_name);
     for (int i = 0; i < n; i++) {
         if (i < n - run->t.c.keep) {
             char path[sizeof run->log.dir + 300];
