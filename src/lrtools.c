@@ -31,8 +31,7 @@ static long total_steps(const Config *c) {
     long n = c->subset ? c->subset : ds.n - c->val;
     dataset_free(&ds);
     if (n <= 0) fatal(EXIT_USAGE, "--val: %ld leaves no training data", c->val);
-    long group = c->batch == BATCH_FULL ? n : c->batch * c->accum;
-    if (group > n && strcmp(c->sample, "replace") != 0) group = n;
+    long group = trainer_group_size(c, n);
     return c->epochs * ((n + group - 1) / group);
 }
 

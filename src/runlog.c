@@ -114,12 +114,16 @@ int runlog_check_new(const Config *c, char *err) {
     return 0;
 }
 
-int runlog_create(RunLog *r, const Config *c, char *err) {
+static void runlog_init(RunLog *r, const Config *c) {
     memset(r, 0, sizeof *r);
     r->base_step = -1;
     r->quiet = c->quiet;
     r->tty = isatty(2);
     r->start = now_seconds();
+}
+
+int runlog_create(RunLog *r, const Config *c, char *err) {
+    runlog_init(r, c);
     snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
     if (runlog_check_new(c, err) != 0) return -1;
     if (is_dir(r->dir) && clear_run_dir(r->dir, err) != 0) return -1;
@@ -149,11 +153,7 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     sb_init(&header);
     sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
     if (resume_step >= 0) {
-        memset(r, 0, sizeof *r);
-        r->base_step = -1;
-        r->quiet = c->quiet;
-        r->tty = isatty(2);
-        r->start = now_seconds();
+        runlog_init(r, c);
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
         runlog_path(r, "log.csv", csv, sizeof csv);
         remove_stale_temporaries(r->dir);

@@ -61,8 +61,7 @@ static void build_model(Trainer *t) {
 
     int mode = !strcmp(c->sample, "replace") ? SAMPLE_REPLACE
              : !strcmp(c->sample, "sequential") ? SAMPLE_SEQUENTIAL : SAMPLE_SHUFFLE;
-    long group = batch * c->accum;
-    if (group > t->train.n && mode != SAMPLE_REPLACE) group = t->train.n;
+    long group = trainer_group_size(c, t->train.n);
     sampler_init(&t->sampler, mode, t->train.n, (int)group, (uint64_t)c->seed);
     t->group_idx = xmalloc(sizeof(int) * (size_t)group);
     t->labels = xmalloc(sizeof(int) * (size_t)capacity);
@@ -72,6 +71,11 @@ static void build_model(Trainer *t) {
     t->st.best_val_loss = INFINITY;
     t->st.best_step = -1;
     plan_optimizer(t);
+}
+
+long trainer_group_size(const Config *c, long n_train) {
+    long batch = c->batch == BATCH_FULL ? n_train : c->batch, group = batch * c->accum;
+    return group > n_train && strcmp(c->sample, "replace") != 0 ? n_train : group;
 }
 
 void trainer_setup(Trainer *t, const Config *c) {

@@ -43,6 +43,9 @@ typedef struct {
     int last_rows;               /* rows of its last micro-batch (still in the graph) */
 } StepResult;
 
+/* Examples per optimizer step (batch * accum, or the whole set for --batch full), at most the
+ * n_train examples unless sampled with replacement; an epoch is ceil(n_train / group) steps. */
+long trainer_group_size(const Config *c, long n_train);
 /* Loads the data (exit 1 on a bad file, 2 on flags that do not fit it), builds and
  * initialises the model, allocates every buffer. c must be finalized. */
 void trainer_setup(Trainer *t, const Config *c);
