@@ -2,11 +2,13 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -march=native
 # -fno-math-errno: sqrtf need not set errno, so the optimizers' loops vectorise
-CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -fno-math-errno -MMD -MP -D_GNU_SOURCE
+CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -fno-math-errno -MMD -MP -D_GNU_SOURCE -Isrc
 LDLIBS  += -lz -lm
 LDFLAGS += -fopenmp
 
-SRC     := $(filter-out src/main.c,$(wildcard src/*.c))
+# src/<layer>/<file>.c -> build/<layer>/<file>.o; commands/main.c holds main() and is left
+# out of the objects the tests link.
+SRC     := $(filter-out src/commands/main.c,$(wildcard src/*/*.c))
 OBJ     := $(SRC:src/%.c=build/%.o)
 TESTS   := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
 
@@ -29,10 +31,10 @@ deps:
 	@sh scripts/deps.sh
 
 build/%.o: src/%.c | deps
-	@mkdir -p build
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-train: build/main.o $(OBJ)
+train: build/commands/main.o $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/bin/%: tests/%.c $(OBJ) tests/test.h
@@ -74,10 +76,10 @@ asan-deps:
 	@sh scripts/deps.sh asan
 
 $(ASAN_DIR)/%.o: src/%.c | asan-deps
-	@mkdir -p $(ASAN_DIR)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -g $(SAN) -c $< -o $@
 
-$(ASAN_DIR)/train: $(ASAN_DIR)/main.o $(ASAN_OBJ)
+$(ASAN_DIR)/train: $(ASAN_DIR)/commands/main.o $(ASAN_OBJ)
 	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(ASAN_DIR)/tests/%: tests/%.c $(ASAN_OBJ) tests/test.h
@@ -96,7 +98,7 @@ asan: $(ASAN_DIR)/train $(ASAN_TESTS) data
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build-fuzz
-FUZZ_CFLAGS  := -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS  := -std=c11 -Wall -Wextra -D_GNU_SOURCE -Isrc -fopenmp -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ     := $(SRC:src/%.c=$(FUZZ_DIR)/%.o)
 FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -105,7 +107,7 @@ fuzz-deps:
 	@sh scripts/deps.sh fuzz
 
 $(FUZZ_DIR)/%.o: src/%.c | fuzz-deps
-	@mkdir -p $(FUZZ_DIR)
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ) | fuzz-deps
@@ -126,10 +128,10 @@ valgrind-deps:
 	@sh scripts/deps.sh valgrind
 
 $(VG_DIR)/%.o: src/%.c | deps
-	@mkdir -p $(VG_DIR)
+	@mkdir -p $(dir $@)
 	$(CC) $(VG_CFLAGS) -c $< -o $@
 
-$(VG_DIR)/train: $(VG_DIR)/main.o $(VG_OBJ)
+$(VG_DIR)/train: $(VG_DIR)/commands/main.o $(VG_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 valgrind: $(VG_DIR)/train data | valgrind-deps
@@ -139,4 +141,4 @@ valgrind: $(VG_DIR)/train data | valgrind-deps
 	$(VALGRIND) $(VG_DIR)/train eval --ckpt tests/tmp/valgrind/v/last.safetensors --threads 1
 	@echo "valgrind: no memory errors, no definite leaks"
 
--include $(wildcard build/*.d tests/bin/*.d $(ASAN_DIR)/*.d $(ASAN_DIR)/tests/*.d $(FUZZ_DIR)/*.d $(VG_DIR)/*.d)
+-include $(wildcard build/*/*.d tests/bin/*.d $(ASAN_DIR)/*/*.d $(ASAN_DIR)/tests/*.d $(FUZZ_DIR)/*/*.d $(VG_DIR)/*/*.d)

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 out=bench/out; mkdir -p "$out"
 threads=$(nproc)
 cc=${CC:-gcc}
-$cc -O2 -march=native -std=c11 -fopenmp -D_GNU_SOURCE -Isrc bench/gemm_peak.c build/kernels.o \
-    build/gemm_x86.o build/util.o -o "$out/gemm_peak" -lm
+$cc -O2 -march=native -std=c11 -fopenmp -D_GNU_SOURCE -Isrc bench/gemm_peak.c build/kernels/kernels.o \
+    build/kernels/gemm_x86.o build/util/util.o -o "$out/gemm_peak" -lm
 python=""
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then python=/usr/bin/python3; fi
 

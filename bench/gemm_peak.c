@@ -1,7 +1,7 @@
 /* gemm_peak.c: the machine's single-precision GEMM rate through train's own sgemm, on square
  * matrices large enough to reach the kernels' steady state. Prints GFLOP/s (best of reps). */
-#include "kernels.h"
-#include "util.h"
+#include "kernels/kernels.h"
+#include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

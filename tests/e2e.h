@@ -3,9 +3,9 @@
 #ifndef E2E_H
 #define E2E_H
 
-#include "json.h"
-#include "safetensors.h"
-#include "util.h"
+#include "formats/json.h"
+#include "formats/safetensors.h"
+#include "util/util.h"
 
 #include <math.h>
 #include <stdarg.h>

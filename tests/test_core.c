@@ -1,11 +1,11 @@
 /* Losses, sampler, model construction and initialisation, gradcheck, config parsing. */
 #include "test.h"
-#include "config.h"
-#include "gradcheck.h"
-#include "graph.h"
-#include "loss.h"
-#include "model.h"
-#include "sampler.h"
+#include "run/config.h"
+#include "instruments/gradcheck.h"
+#include "nn/graph.h"
+#include "nn/loss.h"
+#include "nn/model.h"
+#include "data/sampler.h"
 
 #include <stdlib.h>
 

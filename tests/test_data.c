@@ -1,8 +1,8 @@
 /* IDX parsing (raw and gzip, both spellings of the names), malformed files, dataset
  * directories, slices and the batch gather's normalisation. Fixtures are written here. */
 #include "test.h"
-#include "data.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "util/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 
 #define RUNS "tests/tmp/golden"
 #include "e2e.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #include <inttypes.h>
 #include <stdint.h>

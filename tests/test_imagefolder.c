@@ -3,9 +3,9 @@
  * (corrupt, text, empty and truncated files, mixed sizes, class mismatches, empty classes,
  * limits) and end to end through ./train. Fixtures are written here with stb_image_write. */
 #include "test.h"
-#include "data.h"
-#include "imagefolder.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "data/imagefolder.h"
+#include "util/util.h"
 
 #define RUNS "tests/tmp/imagefolder/runs"
 #include "e2e.h"

@@ -2,8 +2,8 @@
  * rejection with its message, the depth limit, reading only the given bytes, partial trees
  * freed on error, large inputs in linear time. */
 #include "test.h"
-#include "json.h"
-#include "util.h"
+#include "formats/json.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 

@@ -1,11 +1,11 @@
 /* test_kernels.c: sgemm against sgemm_naive on every path (avx512, avx2, generic), every
  * transpose combination, alpha/beta cases, padded leading dimensions and odd shapes; the
  * bit-identity of results across thread counts; and the bias helpers against plain loops. */
-#include "kernels.h"
+#include "kernels/kernels.h"
 #include "test.h"
 
 #include <omp.h>
-#include "util.h"
+#include "util/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* Optimizer updates, schedules and clipping against numbers derived by hand from the formulas
  * (each derivation is in the comment above its test; the arithmetic was checked in double). */
 #include "test.h"
-#include "clip.h"
-#include "config.h"
-#include "optim.h"
-#include "sched.h"
+#include "optim/clip.h"
+#include "run/config.h"
+#include "optim/optim.h"
+#include "optim/sched.h"
 
 /* Runs `steps` updates of optimizer `name` on one parameter with gradients g[0..steps-1];
  * returns the parameter after each step in out. */

@@ -1,8 +1,8 @@
 /* safetensors (byte layout, padding, CRC, validation of hostile files, atomic writes) and
  * base64. Temporary files go to tests/tmp/formats/. */
 #include "test.h"
-#include "safetensors.h"
-#include "util.h"
+#include "formats/safetensors.h"
+#include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,10 +3,10 @@
  * end to end and `train inspect` against statistics recomputed here. The command-line tests
  * run ./train (built by `make test` before the tests); files go to tests/tmp/workflow/. */
 #include "test.h"
-#include "json.h"
-#include "safetensors.h"
-#include "sweep.h"
-#include "util.h"
+#include "formats/json.h"
+#include "formats/safetensors.h"
+#include "commands/sweep.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>

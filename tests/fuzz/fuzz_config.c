@@ -1,14 +1,14 @@
 /* Fuzzes reading a stored run configuration (config.json, a checkpoint's "config"):
- * json_parse, then config_from_json (src/config.c) over the defaults, then the parsers of the
+ * json_parse, then config_from_json (src/run/config.c) over the defaults, then the parsers of the
  * values it stored: model_parse_sizes (layer sizes) and sched_parse_milestones.
  * Property: a config read from JSON, written with config_to_json and read again, writes the
  * same JSON (what resume relies on). */
 #include "fuzz.h"
-#include "config.h"
-#include "json.h"
-#include "model.h"
-#include "sched.h"
-#include "util.h"
+#include "run/config.h"
+#include "formats/json.h"
+#include "nn/model.h"
+#include "optim/sched.h"
+#include "util/util.h"
 
 #include <ctype.h>
 

@@ -1,8 +1,8 @@
-/* Fuzzes the IDX reader (src/data.c idx_read) on hostile files, raw and gzip: it must reject
+/* Fuzzes the IDX reader (src/data/dataset.c idx_read) on hostile files, raw and gzip: it must reject
  * or accept without memory errors, and what it accepts must hold exactly the announced bytes. */
 #include "fuzz.h"
-#include "data.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "util/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_file("idx", data, size);

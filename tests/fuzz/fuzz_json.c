@@ -1,11 +1,11 @@
-/* Fuzzes the JSON reader and writer (src/json.c): json_parse on the raw bytes (not
+/* Fuzzes the JSON reader and writer (src/formats/json.c): json_parse on the raw bytes (not
  * NUL-terminated, so ASan catches any read past len), and two round trips:
  *   parse(write(parse(x))) == parse(x)   for every document the reader accepts, and
  *   parse(sb_json_string(s)) succeeds    for every string s (the writer always emits valid
  *                                         JSON), giving back s itself when s is valid UTF-8. */
 #include "fuzz.h"
-#include "json.h"
-#include "util.h"
+#include "formats/json.h"
+#include "util/util.h"
 
 static void write_json(StrBuf *b, const Json *j) {
     switch (j->type) {

@@ -1,12 +1,12 @@
-/* Fuzzes the safetensors reader (src/safetensors.c st_read) and what reads a checkpoint's
- * metadata (src/checkpoint.c ckpt_config, ckpt_state; base64): a file it accepts must have
+/* Fuzzes the safetensors reader (src/formats/safetensors.c st_read) and what reads a checkpoint's
+ * metadata (src/run/checkpoint.c ckpt_config, ckpt_state; base64): a file it accepts must have
  * tensors whose data covers their shape, names st_find finds, and must survive a round trip
  * through st_write and st_read unchanged. Also base64: decode(encode(x)) == x. */
 #include "fuzz.h"
-#include "checkpoint.h"
-#include "config.h"
-#include "safetensors.h"
-#include "util.h"
+#include "run/checkpoint.h"
+#include "run/config.h"
+#include "formats/safetensors.h"
+#include "util/util.h"
 
 #include <inttypes.h>
 

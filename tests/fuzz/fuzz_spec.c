@@ -1,12 +1,12 @@
 /* Fuzzes the small text parsers of model and schedule specs: model_parse_sizes ("784-256-10"),
  * sched_parse_milestones ("3000,6000") on the input as a string, and model files
- * ("layers 784-32-10\nact relu\n", src/model.c model_resolve) on the input as a file.
+ * ("layers 784-32-10\nact relu\n", src/nn/model.c model_resolve) on the input as a file.
  * Properties: accepted sizes are in range; accepted milestones are positive and increasing. */
 #include "fuzz.h"
-#include "config.h"
-#include "model.h"
-#include "sched.h"
-#include "util.h"
+#include "run/config.h"
+#include "nn/model.h"
+#include "optim/sched.h"
+#include "util/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *s = fuzz_string(data, size);

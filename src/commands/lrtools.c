@@ -1,0 +1,181 @@
+/* lrtools.c: `train schedule` and `train lr-find`, see lrtools.h. */
+#include "commands/lrtools.h"
+#include "kernels/kernels.h"
+#include "nn/model.h"
+#include "formats/plot.h"
+#include "run/runlog.h"
+#include "optim/sched.h"
+#include "run/trainer.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void parse_config(Config *c, int argc, char **argv) {
+    char err[ERR_LEN];
+    config_defaults(c);
+    config_parse_args(c, argc, argv, 1, NULL, NULL);
+    if (model_resolve(c, err) != 0) fatal(EXIT_USAGE, "--model: %s", err);
+    config_finalize(c);
+}
+
+/* Total steps as `train` would run them: --steps, else epochs * ceil(n / (batch * accum))
+ * with n the training examples that --data, --val and --subset leave. */
+static long total_steps(const Config *c) {
+    if (c->steps) return c->steps;
+    Dataset ds;
+    char err[ERR_LEN];
+    if (dataset_open(c->data, 1, &ds, err) != 0)
+        fatal(EXIT_FAIL, "%s (or give --steps, so the data is not needed)", err);
+    long n = c->subset ? c->subset : ds.n - c->val;
+    dataset_free(&ds);
+    if (n <= 0) fatal(EXIT_USAGE, "--val: %ld leaves no training data", c->val);
+    long group = trainer_group_size(c, n);
+    return c->epochs * ((n + group - 1) / group);
+}
+
+int cmd_schedule(int argc, char **argv) {
+    Config c;
+    parse_config(&c, argc, argv);
+    long T = total_steps(&c);
+    int cycles = !isnan(sched_momentum(&c, 0, T));
+    printf(cycles ? "step,lr,momentum\n" : "step,lr\n");
+    long stride = T > 4000 ? T / 2000 : 1, n = 0;
+    double *x = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
+    double *lr = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
+    double *mom = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
+    for (long t = 0; t < T; t++) {
+        double v = sched_lr(&c, t, T), m = sched_momentum(&c, t, T);
+        if (cycles) printf("%ld,%.9g,%.9g\n", t, v, m);
+        else printf("%ld,%.9g\n", t, v);
+        if (t % stride == 0 || t == T - 1) { x[n] = (double)t; lr[n] = v; mom[n] = m; n++; }
+    }
+    char title[256], err[ERR_LEN];
+    snprintf(title, sizeof title, "%s schedule, lr %g, warmup %ld, %ld steps", c.schedule, c.lr, c.warmup, T);
+    Plot p;
+    plot_init(&p, title, "step", "learning rate");
+    plot_add(&p, "lr", x, lr, (int)n, 0);
+    if (cycles) {
+        p.y2_label = "momentum / beta1";
+        plot_add(&p, "momentum", x, mom, (int)n, 1);
+        p.series[1].dashed = 1;
+    }
+    const char *out = c.out[0] ? c.out : "schedule.svg";
+    if (plot_write_svg(&p, out, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    if (!c.quiet) fprintf(stderr, "train: wrote %s (%ld steps)\n", out, T);
+    free(x); free(lr); free(mom);
+    return 0;
+}
+
+int lrfind_valley(const double *losses, int n) {
+    if (n <= 0) return 0;
+    int *run = xmalloc(sizeof(int) * (size_t)n), best_end = 0, best_start = 0;
+    for (int i = 0; i < n; i++) run[i] = 1;
+    /* the end test sits inside the inner loop, as in fastai, so the start is fixed by the
+     * first length that beat the record */
+    for (int i = 1; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            if (losses[i] < losses[j] && run[i] < run[j] + 1) run[i] = run[j] + 1;
+            if (run[best_end] < run[i]) {
+                best_end = i;
+                best_start = best_end - run[best_end];
+            }
+        }
+    free(run);
+    double third = (best_end - best_start) / 3.0;
+    int idx = best_start + (int)third + (int)(third / 2);
+    return idx < 0 ? 0 : idx >= n ? n - 1 : idx;
+}
+
+int lrfind_steepest(const double *lrs, const double *losses, int n) {
+    if (n < 2) return 0;
+    int best = 0;
+    double best_slope = INFINITY;
+    for (int i = 0; i < n; i++) {
+        int a = i > 0 ? i - 1 : i, b = i < n - 1 ? i + 1 : i;
+        double slope = (losses[b] - losses[a]) / (log10(lrs[b]) - log10(lrs[a]));
+        if (slope < best_slope) { best_slope = slope; best = i; }
+    }
+    return best;
+}
+
+#define SMOOTH_BETA 0.98
+#define DIVERGE_FACTOR 4.0
+
+int cmd_lr_find(int argc, char **argv) {
+    Config c;
+    char err[ERR_LEN];
+    parse_config(&c, argc, argv);
+    if (c.end_lr <= c.start_lr) fatal(EXIT_USAGE, "--end-lr: %g is not above --start-lr %g", c.end_lr, c.start_lr);
+    char kind[32];
+    snprintf(kind, sizeof kind, "lr-find-%s", c.opt);
+    runlog_default_name(&c, kind);
+    if (runlog_check_new(&c, err) != 0) fatal(EXIT_USAGE, "%s", err);
+    kernels_set_threads((int)c.threads);
+    kernels_set_denormals(!strcmp(c.denormals, "flush"));
+    Trainer *t = xcalloc(1, sizeof *t);
+    trainer_setup(t, &c);
+    RunLog log;
+    if (runlog_create(&log, &c, err) != 0) fatal(EXIT_FAIL, "%s", err);
+
+    int n_max = (int)c.num_it, n = 0;
+    double *lrs = xmalloc(sizeof(double) * (size_t)n_max), *raw = xmalloc(sizeof(double) * (size_t)n_max);
+    double *smooth = xmalloc(sizeof(double) * (size_t)n_max);
+    double avg = 0, best = INFINITY;
+    const char *stop = "the sweep ended";
+    for (int i = 0; i < n_max; i++) {
+        double lr = c.start_lr * pow(c.end_lr / c.start_lr, (double)i / (n_max - 1));
+        StepResult r = trainer_step(t, lr, NAN);
+        if (!isfinite(r.loss) || !isfinite(r.grad_norm)) { stop = "the loss became non-finite"; break; }
+        avg = SMOOTH_BETA * avg + (1 - SMOOTH_BETA) * r.loss;
+        double s = avg / (1 - pow(SMOOTH_BETA, i + 1));
+        lrs[n] = lr; raw[n] = r.loss; smooth[n] = s; n++;
+        if (s < best) best = s;
+        progress_update(&log, i + 1, n_max, (double)t->st.samples / t->train.n, lr, s, 0);
+        if (i > 0 && s > DIVERGE_FACTOR * best) { stop = "the smoothed loss exceeded 4x its minimum"; break; }
+    }
+    if (n < 3) fatal(EXIT_FAIL, "lr-find: only %d steps before %s: lower --start-lr", n, stop);
+
+    char path[sizeof log.dir + 32];
+    runlog_path(&log, "lr_find.csv", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f) fatal(EXIT_FAIL, "%s: cannot write", path);
+    fprintf(f, "step,lr,loss,smoothed_loss\n");
+    for (int i = 0; i < n; i++) fprintf(f, "%d,%.9g,%.9g,%.9g\n", i, lrs[i], raw[i], smooth[i]);
+    if (fclose(f) != 0) fatal(EXIT_FAIL, "%s: cannot write", path);
+
+    /* As fastai: suggestions ignore the first tenth (the average is still settling) and the
+     * last 5 points (the blow-up), when enough points remain. */
+    int skip_start = n / 10, skip_end = 5;
+    if (n - skip_start - skip_end < 5) skip_start = skip_end = 0;
+    int m = n - skip_start - skip_end;
+    int valley = skip_start + lrfind_valley(smooth + skip_start, m);
+    int steep = skip_start + lrfind_steepest(lrs + skip_start, smooth + skip_start, m);
+    int minimum = 0;
+    for (int i = 1; i < n; i++) if (smooth[i] < smooth[minimum]) minimum = i;
+
+    char title[PATH_LEN + 128], valley_label[64], steep_label[64];
+    snprintf(title, sizeof title, "LR range test: %s, %s, batch %ld", c.model, c.opt, c.batch);
+    snprintf(valley_label, sizeof valley_label, "valley %.3g", lrs[valley]);
+    snprintf(steep_label, sizeof steep_label, "steepest %.3g", lrs[steep]);
+    Plot p;
+    plot_init(&p, title, "learning rate", "training loss");
+    p.log_x = 1;
+    plot_add(&p, "loss", lrs, raw, n, 0);
+    plot_add(&p, "smoothed loss", lrs, smooth, n, 0);
+    plot_mark(&p, lrs[valley], valley_label);
+    plot_mark(&p, lrs[steep], steep_label);
+    runlog_path(&log, "lr_find.svg", path, sizeof path);
+    if (plot_write_svg(&p, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
+
+    printf("lr-find: %d steps from %.3g to %.3g (%s)\n", n, lrs[0], lrs[n - 1], stop);
+    printf("  suggested lr (valley)   %.3g\n", lrs[valley]);
+    printf("  steepest descent at     %.3g\n", lrs[steep]);
+    printf("  minimum smoothed loss   %.4f at lr %.3g\n", smooth[minimum], lrs[minimum]);
+    printf("  wrote %s/lr_find.csv and lr_find.svg\n", log.dir);
+    free(lrs); free(raw); free(smooth);
+    trainer_free(t);
+    free(t);
+    return 0;
+}

@@ -1,0 +1,253 @@
+/* runlog.c: run directory, log.csv, progress output. */
+#include "run/runlog.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *CSV_COLUMNS =
+    "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds,skipped";
+
+void runlog_path(const RunLog *r, const char *file, char *out, size_t len) {
+    snprintf(out, len, "%s/%s", r->dir, file);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, char *err) {
+    char buf[PATH_LEN + 300];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char saved = *p;
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errf(err, "%s: %s", buf, strerror(errno));
+            if (!is_dir(buf)) return errf(err, "%s: exists and is not a directory", buf);
+            *p = saved;
+            if (!saved) break;
+        }
+    }
+    return 0;
+}
+
+/* Empties a run directory for --force: only regular files (what a run writes) are removed. */
+static int clear_run_dir(const char *dir, char *err) {
+    DIR *d = opendir(dir);
+    if (!d) return errf(err, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    char path[PATH_LEN + 600];
+    int rc = 0;
+    while ((e = readdir(d)) && rc == 0) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (!is_file(path)) rc = errf(err, "%s: not a run directory (holds %s)", dir, e->d_name);
+        else if (unlink(path) != 0) rc = errf(err, "%s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+static int write_config(RunLog *r, const Config *c, char *err) {
+    char path[sizeof r->dir + 32];
+    runlog_path(r, "config.json", path, sizeof path);
+    StrBuf b;
+    sb_init(&b);
+    config_to_json(c, &b);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(b.s, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    sb_free(&b);
+    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
+}
+
+/* Keeps the header and the rows up to resume_step; later rows belong to steps that the
+ * resumed run is about to redo, and would otherwise appear twice. */
+static int truncate_log(const char *path, const char *header, long resume_step, char *err) {
+    char *text = read_file(path, NULL, err);
+    if (!text) return -1;
+    size_t header_len = strlen(header);
+    if (strncmp(text, header, header_len) != 0 || text[header_len] != '\n') {
+        free(text);
+        return errf(err, "%s: its header is not this run's log header (edited by hand?)", path);
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) { free(text); return errf(err, "%s: %s", path, strerror(errno)); }
+    fprintf(f, "%s\n", header);
+    /* A row survives only if it is complete (as many cells as the header): a kill can
+     * leave half a line at the end, whose cut-off step number must not pass for a real one. */
+    int cells = 1;
+    for (const char *p = header; *p; p++) cells += *p == ',';
+    char *save = NULL;
+    for (char *line = strtok_r(text + header_len + 1, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *end;
+        long step = strtol(line, &end, 10);
+        int n = 1;
+        for (const char *p = line; *p; p++) n += *p == ',';
+        if (end != line && *end == ',' && step <= resume_step && n == cells) fprintf(f, "%s\n", line);
+    }
+    free(text);
+    return fclose(f) == 0 ? 0 : errf(err, "%s: %s", path, strerror(errno));
+}
+
+void runlog_default_name(Config *c, const char *kind) {
+    if (c->run[0]) return;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(c->run, sizeof c->run, "%s-%.200s", stamp, kind);
+}
+
+int runlog_check_new(const Config *c, char *err) {
+    char dir[PATH_LEN + 300];
+    snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
+    if (is_dir(dir) && !c->force)
+        return errf(err, "%s: run directory exists (use --resume %s to continue it, --force to "
+                         "replace it, or another --run name)", dir, dir);
+    return 0;
+}
+
+static void runlog_init(RunLog *r, const Config *c) {
+    memset(r, 0, sizeof *r);
+    r->base_step = -1;
+    r->quiet = c->quiet;
+    r->tty = isatty(2);
+    r->start = now_seconds();
+}
+
+int runlog_create(RunLog *r, const Config *c, char *err) {
+    runlog_init(r, c);
+    snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
+    if (runlog_check_new(c, err) != 0) return -1;
+    if (is_dir(r->dir) && clear_run_dir(r->dir, err) != 0) return -1;
+    if (make_dirs(r->dir, err) != 0) return -1;
+    return write_config(r, c, err);
+}
+
+/* A checkpoint write killed before its rename leaves "<file>.tmp.<pid>": the rename never
+ * happened, so the file is garbage and the previous checkpoint stands. */
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[PATH_LEN + 600];
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".safetensors.tmp.")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_columns,
+                char *err) {
+    char csv[sizeof r->dir + 32];
+    StrBuf header;
+    sb_init(&header);
+    sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
+    if (resume_step >= 0) {
+        runlog_init(r, c);
+        snprintf(r->dir, sizeof r->dir, "%s", c->resume);
+        runlog_path(r, "log.csv", csv, sizeof csv);
+        remove_stale_temporaries(r->dir);
+        int rc = truncate_log(csv, header.s, resume_step, err);
+        sb_free(&header);
+        if (rc != 0 || write_config(r, c, err) != 0) return -1;
+    } else {
+        if (runlog_create(r, c, err) != 0) { sb_free(&header); return -1; }
+        runlog_path(r, "log.csv", csv, sizeof csv);
+        FILE *f = fopen(csv, "w");
+        int ok = f && fprintf(f, "%s\n", header.s) > 0;
+        if (f && fclose(f) != 0) ok = 0;
+        sb_free(&header);
+        if (!ok) return errf(err, "%s: %s", csv, strerror(errno));
+    }
+    r->csv = fopen(csv, "a");
+    if (!r->csv) return errf(err, "%s: %s", csv, strerror(errno));
+    return 0;
+}
+
+static void cell(FILE *f, const char *fmt, double v) {
+    fputc(',', f);
+    if (!isnan(v)) fprintf(f, fmt, v);
+}
+
+void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra) {
+    fprintf(r->csv, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
+    cell(r->csv, "%.9g", row->loss);
+    cell(r->csv, "%.6g", row->acc);
+    cell(r->csv, "%.9g", row->grad_norm);
+    cell(r->csv, "%.9g", row->val_loss);
+    cell(r->csv, "%.6g", row->val_acc);
+    cell(r->csv, "%.1f", row->samples_per_s);
+    cell(r->csv, "%.3f", now_seconds() - r->start);
+    fprintf(r->csv, ",%ld", row->skipped);
+    for (int i = 0; i < n_extra; i++) cell(r->csv, "%.6g", extra[i]);
+    fputc('\n', r->csv);
+}
+
+void runlog_flush(RunLog *r) {
+    if (r->csv && fflush(r->csv) == 0) fsync(fileno(r->csv));
+}
+
+void runlog_close(RunLog *r) {
+    if (r->csv) fclose(r->csv);
+    r->csv = NULL;
+}
+
+static void format_duration(char *buf, size_t len, double s) {
+    if (!isfinite(s) || s < 0) snprintf(buf, len, "?");
+    else if (s < 60) snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+void progress_update(RunLog *r, long step, long total, double epoch, double lr, double loss,
+                     double samples_per_s) {
+    if (r->base_step < 0) r->base_step = step - 1;
+    if (r->quiet) return;
+    double now = now_seconds();
+    int last = step == total;
+    if (r->tty) {
+        if (!last && now - r->last_line < 0.1) return;
+    } else if (!last && step - r->last_line_step < (total + 19) / 20 && now - r->last_line < 30) {
+        return;
+    }
+    r->last_line = now;
+    r->last_line_step = step;
+    /* the rate of this process's own steps: a resumed run did the first ones earlier */
+    double elapsed = now - r->start, done = (double)(step - r->base_step);
+    char eta[32];
+    format_duration(eta, sizeof eta, done > 0 ? elapsed / done * (total - step) : NAN);
+    char line[256];
+    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s | ETA %s",
+             step, total, epoch, lr, loss, samples_per_s, eta);
+    if (r->tty) {
+        char bar[21];
+        int filled = total > 0 ? (int)(20 * step / total) : 20;
+        for (int i = 0; i < 20; i++) bar[i] = i < filled ? '#' : '.';
+        bar[20] = 0;
+        fprintf(stderr, "\r[%s] %s\033[K%s", bar, line, last ? "\n" : "");
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+}
+
+void progress_message(RunLog *r, const char *fmt, ...) {
+    if (r->quiet) return;
+    if (r->tty) fputs("\r\033[K", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    r->last_line = 0;
+}
