@@ -2,28 +2,43 @@
  * (each derivation is in the comment above its test; the arithmetic was checked in double). */
 #include "test.h"
 #include "optim/clip.h"
-#include "run/config.h"
 #include "optim/optim.h"
 #include "optim/sched.h"
+#include "run/config.h"
+#include "run/resolve.h"
 
 /* Runs `steps` updates of optimizer `name` on one parameter with gradients g[0..steps-1];
  * returns the parameter after each step in out. */
 static void run_scalar(const char *name, const OptimHyper *h, float lr, float wd, float p0,
                        const float *g, int steps, float *out) {
-    const Optimizer *o = optim_find(name);
+    const OptimDef *o = optim_find(name);
     float p = p0, s0 = 0, s1 = 0, s2 = 0;
     float *state[3] = {&s0, &s1, &s2};
+    Optim self;
+    memset(&self, 0, sizeof self);
     for (int t = 1; t <= steps; t++) {
         OptimHyper step_h = *h;
-        if (o->prepare) o->prepare(&step_h, t);   /* per-step scalars (nadam's mu product) */
+        if (o->prepare) o->prepare(&self, &step_h, t);   /* per-step scalars (nadam's mu product) */
         o->step(&step_h, 1, &p, &g[t - 1], state, t, lr, wd);
         out[t - 1] = p;
     }
 }
 
+/* The schedule the options describe, at step t of T. */
+static double lr_at(const Config *c, long t, long T) {
+    Schedule s = resolve_schedule(c);
+    return sched_lr(&s, t, T);
+}
+
+static double momentum_at(const Config *c, long t, long T) {
+    Schedule s = resolve_schedule(c);
+    return sched_momentum(&s, t, T);
+}
+
 /* PyTorch's defaults for everything, with the SGD momentum settings given. */
 static OptimHyper hyper(double momentum, double dampening, int nesterov) {
-    OptimHyper h = {momentum, dampening, 0.9, 0.999, 1e-8, 0.99, 0, 0, 4e-3, nesterov, 0, 0, 0};
+    OptimHyper h = {.momentum = momentum, .dampening = dampening, .beta1 = 0.9, .beta2 = 0.999,
+                    .eps = 1e-8, .alpha = 0.99, .momentum_decay = 4e-3, .nesterov = nesterov};
     return h;
 }
 
@@ -161,7 +176,7 @@ static void test_adagrad(void) {
 static void test_rmsprop(void) {
     OptimHyper h = hyper(0, 0, 0);
     h.alpha = 0.9;
-    const Optimizer *o = optim_find("rmsprop");
+    const OptimDef *o = optim_find("rmsprop");
     float g = -2, v[3], expect_v[3] = {0.4f, 0.76f, 1.084f};
     double expect[3][3] = {{0.0316227761016838, 0.05456434922558208, 0.0737738178009627},
                            {0.03333333277777779, 0.05882396954962058, 0.08132236704582005},
@@ -218,7 +233,7 @@ static void test_nadam(void) {
     CHECK_NEAR(p[0], -0.105645177307313, 1e-6);
     CHECK_NEAR(p[1], -0.06453420464339844, 1e-6);
     CHECK_NEAR(p[2], -0.09173992325696936, 1e-6);
-    /* again from t = 1 after other runs: the cached product of mu restarts */
+    /* again from t = 1 (a fresh optimizer): the product of mu restarts */
     run_scalar("nadam", &h, 0.1f, 0, 0, g, 1, p);
     CHECK_NEAR(p[0], -0.105645177307313, 1e-6);
 }
@@ -308,12 +323,17 @@ static void test_optimizer_aliases_and_defaults(void) {
 }
 
 static void test_optimizer_table(void) {
-    CHECK(optim_find("sgd") && optim_find("sgd")->n_state == 1);
-    CHECK(optim_find("adam") && optim_find("adam")->n_state == 3);
+    CHECK(optim_find("sgd") && !strcmp(optim_find("sgd")->slots, "momentum_buffer"));
+    CHECK(optim_find("adam") && !strcmp(optim_find("adam")->slots, "exp_avg exp_avg_sq max_exp_avg_sq"));
     CHECK(optim_find("nope") == NULL);
     CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion");
     for (int i = 0; i < optim_count; i++) {
-        CHECK(optim_table[i].n_state >= 1 && optim_table[i].n_state <= OPTIM_MAX_STATE);
+        const OptimDef *o = &optim_table[i];
+        int slots = 0;
+        for (const char *q = o->slots; q && *q; q++) slots += (q == o->slots || q[-1] == ' ') && *q != ' ';
+        /* element-wise rows name their state slots; per-tensor rows describe their state */
+        CHECK(o->step ? slots >= 1 && slots <= OPTIM_MAX_STATE && !o->tensor_step
+                      : o->tensor_step && o->state_spec);
         CHECK_CONTAINS(optim_table[i].defaults, "lr=");
         CHECK_CONTAINS(optim_table[i].defaults, "wd=");
         CHECK_CONTAINS(optim_table[i].defaults, "eps=");
@@ -330,20 +350,20 @@ static void test_schedules(void) {
     config_defaults(&c);
     c.lr = 1; c.min_lr = 0.1; c.warmup = 10;
     strcpy(c.schedule, "cosine");
-    CHECK_NEAR(sched_lr(&c, 0, 110), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 4, 110), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 9, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 60, 110), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 109, 110), 0.10022204783542078, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 110, 110), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 110), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 4, 110), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 60, 110), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 109, 110), 0.10022204783542078, 1e-12);
+    CHECK_NEAR(lr_at(&c, 110, 110), 0.1, 1e-12);
     strcpy(c.schedule, "constant");
-    CHECK_NEAR(sched_lr(&c, 9, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 110), 1.0, 1e-12);
     c.warmup = 0;
     strcpy(c.schedule, "cosine");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.55, 1e-12);
 }
 
 /* Sets up a config for the schedule tests: lr 1, the given schedule, warmup W. */
@@ -366,23 +386,23 @@ static void test_schedules_step_family(void) {
     Config c = sched_config("step", 5);
     c.step_size = 10;
     c.gamma = 0.1;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.2, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 4, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 14, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 15, 100), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 25, 100), 0.01, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.2, 1e-12);
+    CHECK_NEAR(lr_at(&c, 4, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 14, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 15, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 25, 100), 0.01, 1e-12);
     c = sched_config("multistep", 0);
     strcpy(c.milestones, "10,30");
     c.gamma = 0.5;
-    CHECK_NEAR(sched_lr(&c, 9, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 100), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 100), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 100), 0.25, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 100), 0.25, 1e-12);
     c = sched_config("exp", 0);
     c.gamma = 0.9;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 2, 100), 0.81, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 2, 100), 0.81, 1e-12);
     long m[4];
     char err[512];
     CHECK(sched_parse_milestones("10,30,31", m, 4, err) == 3 && m[2] == 31);
@@ -398,13 +418,13 @@ static void test_schedules_poly_linear(void) {
     Config c = sched_config("poly", 0);
     c.power = 2;
     c.min_lr = 0.1;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.325, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 0.10009, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.325, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 0.10009, 1e-12);
     strcpy(c.schedule, "linear");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 0.109, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 0.109, 1e-12);
 }
 
 /* restarts, T_0 = 10, T_mult = 2, min_lr 0: cycles [0,10), [10,30), [30,70):
@@ -415,15 +435,15 @@ static void test_schedule_restarts(void) {
     Config c = sched_config("restarts", 0);
     c.cycle = 10;
     c.cycle_mult = 2;
-    CHECK_NEAR(sched_lr(&c, 0, 1000), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 1000), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 9, 1000), 0.024471741852423234, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 1000), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 20, 1000), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 1000), 0.006155829702431115, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 1000), 0.024471741852423234, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 20, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 1000), 0.006155829702431115, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 1000), 1.0, 1e-12);
     c.cycle_mult = 1;
-    CHECK_NEAR(sched_lr(&c, 25, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 25, 1000), 0.5, 1e-12);
 }
 
 /* cyclic between min_lr 0.1 and lr 1, 10 steps up and 10 down:
@@ -435,17 +455,17 @@ static void test_schedule_cyclic(void) {
     c.min_lr = 0.1;
     c.cycle = 10;
     strcpy(c.cyclic_mode, "triangular");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 15, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 20, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 15, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 20, 100), 0.1, 1e-12);
     strcpy(c.cyclic_mode, "triangular2");
-    CHECK_NEAR(sched_lr(&c, 10, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 100), 0.55, 1e-12);
     strcpy(c.cyclic_mode, "exp_range");
     c.gamma = 0.9;
-    CHECK_NEAR(sched_lr(&c, 10, 100), 0.41381059609, 1e-10);
+    CHECK_NEAR(lr_at(&c, 10, 100), 0.41381059609, 1e-10);
 }
 
 /* onecycle, lr 1, S = 100, pct_start 0.3, div 25, final_div 1e4: phase ends 29 and 99.
@@ -455,30 +475,30 @@ static void test_schedule_cyclic(void) {
  * With warmup 10 the cycle starts at t = 10 and warmup holds momentum at its maximum. */
 static void test_schedule_onecycle(void) {
     Config c = sched_config("onecycle", 0);
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 64, 100), 0.500002, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 4e-6, 1e-15);
-    CHECK_NEAR(sched_momentum(&c, 0, 100), 0.95, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 29, 100), 0.85, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 99, 100), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 64, 100), 0.500002, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 4e-6, 1e-15);
+    CHECK_NEAR(momentum_at(&c, 0, 100), 0.95, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 29, 100), 0.85, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 99, 100), 0.95, 1e-12);
     c.three_phase = 1;
-    CHECK_NEAR(sched_lr(&c, 29, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 58, 100), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 4e-6, 1e-15);
-    CHECK_NEAR(sched_momentum(&c, 58, 100), 0.95, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 80, 100), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 58, 100), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 4e-6, 1e-15);
+    CHECK_NEAR(momentum_at(&c, 58, 100), 0.95, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 80, 100), 0.95, 1e-12);
     c.three_phase = 0;
     c.warmup = 10;
-    CHECK_NEAR(sched_lr(&c, 0, 110), 0.1, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 5, 110), 0.95, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 110), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 39, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 110), 0.1, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 5, 110), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 110), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 39, 110), 1.0, 1e-12);
     c.cycle_momentum = 0;
-    CHECK(isnan(sched_momentum(&c, 39, 110)));
+    CHECK(isnan(momentum_at(&c, 39, 110)));
     strcpy(c.schedule, "cosine");
     c.cycle_momentum = 1;
-    CHECK(isnan(sched_momentum(&c, 39, 110)));
+    CHECK(isnan(momentum_at(&c, 39, 110)));
 }
 
 /* clip_grad_value_: every element clamped to [-1.5, 1.5]. */

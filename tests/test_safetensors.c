@@ -108,11 +108,11 @@ static void test_st_roundtrip(void) {
     memcpy(bias, specials, sizeof bias);
     for (int i = 0; i < 6; i++) x4[i] = 1.0f / (float)(i + 1);
     StTensor t[5] = {
-        {"layer.0.weight", 2, {3, 4, 0, 0}, w},
-        {"layer.0.bias", 1, {4, 0, 0, 0}, bias},
-        {"scalar", 0, {0, 0, 0, 0}, &scalar},
-        {"empty", 2, {0, 5, 0, 0}, NULL},
-        {"x4 \"odd\" name/\xc3\xa9", 4, {1, 2, 1, 3}, x4},
+        {"layer.0.weight", 2, {3, 4, 0, 0}, {w}, ST_F32},
+        {"layer.0.bias", 1, {4, 0, 0, 0}, {bias}, ST_F32},
+        {"scalar", 0, {0, 0, 0, 0}, {&scalar}, ST_F32},
+        {"empty", 2, {0, 5, 0, 0}, {NULL}, ST_F32},
+        {"x4 \"odd\" name/\xc3\xa9", 4, {1, 2, 1, 3}, {x4}, ST_F32},
     };
     StMeta meta[3] = {{"format", "train-checkpoint/1"},
                       {"config", "{\n  \"lr\": 0.1,\n  \"run\": \"a\\tb\"\n}\n"},
@@ -186,7 +186,7 @@ static void test_st_exact_bytes(void) {
      * 8 + 96 = 104, a multiple of 8. */
     const char *path = TMP "/exact.safetensors";
     float v[2] = {1, 2};
-    StTensor t = {"a", 1, {2, 0, 0, 0}, v};
+    StTensor t = {"a", 1, {2, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &t, 1, NULL, 0, err) == 0);
     static const unsigned char data[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40};
     CHECK(crc_of(data, 8) == 0x2e3fa576u);
@@ -249,6 +249,38 @@ static void test_st_exact_bytes(void) {
     st_free(&f);
 }
 
+/* I64 tensors (BatchNorm's num_batches_tracked, a 0-dim tensor as PyTorch saves it): 8 bytes
+ * little-endian each, read back exactly, mixed with F32 tensors; a span that does not match 8
+ * bytes per element is refused. */
+static void test_st_int64(void) {
+    const char *path = TMP "/int64.safetensors";
+    int64_t count = 3000000000LL, pair[2] = {-1, 7};
+    float v[1] = {0.5f};
+    StTensor t[3] = {{"n", 0, {0, 0, 0, 0}, {.i64 = &count}, ST_I64},
+                     {"w", 1, {1, 0, 0, 0}, {v}, ST_F32},
+                     {"p", 1, {2, 0, 0, 0}, {.i64 = pair}, ST_I64}};
+    CHECK(st_write(path, t, 3, NULL, 0, err) == 0);
+    size_t n;
+    unsigned char *raw = slurp(path, &n);
+    CHECK(raw && strstr((char *)raw + 8, "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}"));
+    CHECK(raw && strstr((char *)raw + 8, "\"p\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[12,28]}"));
+    free(raw);
+    StFile f;
+    CHECK(st_read(path, &f, err) == 0);
+    if (f.n_tensors == 3) {
+        CHECK(f.tensors[0].dtype == ST_I64 && f.tensors[0].ndim == 0 && f.tensors[0].i64[0] == count);
+        CHECK(f.tensors[1].dtype == ST_F32 && f.tensors[1].data[0] == 0.5f);
+        CHECK(f.tensors[2].i64[0] == -1 && f.tensors[2].i64[1] == 7);
+    }
+    st_free(&f);
+    unsigned char d[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    CHECK(write_st(path, "{\"a\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}", d, 8) == 0);
+    CHECK(st_read(path, &f, err) == 0 && f.tensors[0].i64[0] == 1);
+    st_free(&f);
+    CHECK(write_st(path, "{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,4]}}", d, 8) == 0);
+    CHECK_CONTAINS(st_err(path), "data_offsets span 4 bytes, shape needs 8");
+}
+
 static void test_st_padding(void) {
     /* whatever the names, the data starts at a multiple of 8 and the padding is spaces */
     const char *path = TMP "/pad.safetensors";
@@ -258,7 +290,7 @@ static void test_st_padding(void) {
     for (int len = 1; len <= 16; len++) {
         memset(name, 'n', (size_t)len);
         name[len] = 0;
-        StTensor t = {name, 1, {3, 0, 0, 0}, v};
+        StTensor t = {name, 1, {3, 0, 0, 0}, {v}, ST_F32};
         if (st_write(path, &t, 1, NULL, 0, err) != 0) { ok = 0; break; }
         size_t n;
         unsigned char *raw = slurp(path, &n);
@@ -278,7 +310,7 @@ static void test_st_padding(void) {
 
 static void make_good_file(const char *path) {
     float v[4] = {1, 2, 3, 4};
-    StTensor t[2] = {{"a", 1, {2, 0, 0, 0}, v}, {"b", 2, {1, 2, 0, 0}, v + 2}};
+    StTensor t[2] = {{"a", 1, {2, 0, 0, 0}, {v}, ST_F32}, {"b", 2, {1, 2, 0, 0}, {v + 2}, ST_F32}};
     StMeta m = {"k", "v"};
     if (st_write(path, t, 2, &m, 1, err) != 0) fprintf(stderr, "  setup failed: %s\n", err);
 }
@@ -417,10 +449,10 @@ static void test_st_bad_headers(void) {
     CHECK_CONTAINS(st_err(path), "data_offsets span 8 bytes, shape needs 4");
     /* dtype */
     CHECK(write_st(path, "{\"a\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,8]}}", d, 8) == 0);
-    snprintf(want, sizeof want, "%s: tensor 'a': dtype BF16 not supported (F32 only)", path);
+    snprintf(want, sizeof want, "%s: tensor 'a': dtype BF16 not supported (F32 or I64 only)", path);
     CHECK_STR(st_err(path), want);
     CHECK(write_st(path, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", d, 8) == 0);
-    CHECK_CONTAINS(st_err(path), "tensor 'a': dtype F64 not supported (F32 only)");
+    CHECK_CONTAINS(st_err(path), "tensor 'a': dtype F64 not supported (F32 or I64 only)");
     CHECK(write_st(path, "{\"a\":{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8) == 0);
     CHECK_CONTAINS(st_err(path), "tensor 'a': missing or invalid dtype");
     CHECK(write_st(path, "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8) == 0);
@@ -488,23 +520,23 @@ static void test_st_write_rejects(void) {
     make_good_file(path);
     size_t n;
     unsigned char *before = slurp(path, &n);
-    StTensor t5 = {"a", 5, {1, 1, 1, 1}, v};
+    StTensor t5 = {"a", 5, {1, 1, 1, 1}, {v}, ST_F32};
     CHECK(st_write(path, &t5, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, path);
     CHECK_CONTAINS(err, "tensor 'a' has 5 dims (0..4 supported)");
-    StTensor neg = {"a", 1, {-1, 0, 0, 0}, v};
+    StTensor neg = {"a", 1, {-1, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &neg, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "tensor 'a' has an invalid shape");
-    StTensor nodata = {"a", 1, {2, 0, 0, 0}, NULL};
+    StTensor nodata = {"a", 1, {2, 0, 0, 0}, {NULL}, ST_F32};
     CHECK(st_write(path, &nodata, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "tensor 'a' has no data");
-    StTensor two[2] = {{"a", 1, {1, 0, 0, 0}, v}, {"a", 1, {1, 0, 0, 0}, v + 1}};
+    StTensor two[2] = {{"a", 1, {1, 0, 0, 0}, {v}, ST_F32}, {"a", 1, {1, 0, 0, 0}, {v + 1}, ST_F32}};
     CHECK(st_write(path, two, 2, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "two tensors are named 'a'");
-    StTensor md = {"__metadata__", 1, {1, 0, 0, 0}, v};
+    StTensor md = {"__metadata__", 1, {1, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &md, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "'__metadata__' is reserved");
-    StTensor ok = {"a", 1, {2, 0, 0, 0}, v};
+    StTensor ok = {"a", 1, {2, 0, 0, 0}, {v}, ST_F32};
     StMeta crc = {"crc32", "00000000"};
     CHECK(st_write(path, &ok, 1, &crc, 1, err) != 0);
     CHECK_CONTAINS(err, "metadata key 'crc32' is reserved");
@@ -519,8 +551,8 @@ static void test_st_write_rejects(void) {
 static void test_st_atomic(void) {
     char want[ERR_LEN];
     float v[4] = {1, 2, 3, 4}, w[4] = {5, 6, 7, 8};
-    StTensor a = {"a", 1, {4, 0, 0, 0}, v};
-    StTensor b = {"b", 2, {2, 2, 0, 0}, w};
+    StTensor a = {"a", 1, {4, 0, 0, 0}, {v}, ST_F32};
+    StTensor b = {"b", 2, {2, 2, 0, 0}, {w}, ST_F32};
     /* a missing directory: the error names the path, nothing is created */
     const char *missing = TMP "/no/such/dir/x.safetensors";
     CHECK(st_write(missing, &a, 1, NULL, 0, err) != 0);
@@ -566,7 +598,7 @@ static void test_st_atomic(void) {
     /* a write that fails half way (file size limit, in a child process): the old file is
      * intact and the temporary file is gone */
     float *big = xcalloc(1 << 16, sizeof(float));
-    StTensor bt = {"big", 1, {1 << 16, 0, 0, 0}, big};
+    StTensor bt = {"big", 1, {1 << 16, 0, 0, 0}, {big}, ST_F32};
     pid_t pid = fork();
     if (pid == 0) {
         signal(SIGXFSZ, SIG_IGN);
@@ -602,7 +634,7 @@ static void test_st_big_metadata(void) {
     for (size_t i = 0; i < nb; i++) blob[i] = (unsigned char)(i * 2654435761u >> 13);
     char *enc = b64_encode(blob, nb);
     float v = 1;
-    StTensor t = {"t", 1, {1, 0, 0, 0}, &v};
+    StTensor t = {"t", 1, {1, 0, 0, 0}, {&v}, ST_F32};
     StMeta m = {"optimizer_state", enc};
     CHECK(st_write(path, &t, 1, &m, 1, err) == 0);
     StFile f;
@@ -680,6 +712,7 @@ int main(void) {
     setup_tmp();
     RUN(test_st_roundtrip);
     RUN(test_st_exact_bytes);
+    RUN(test_st_int64);
     RUN(test_st_padding);
     RUN(test_st_corruption);
     RUN(test_st_bad_headers);

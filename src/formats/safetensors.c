@@ -1,4 +1,4 @@
-/* safetensors.c: F32 safetensors files (atomic writer, validating reader) and base64. */
+/* safetensors.c: F32/I64 safetensors files (atomic writer, validating reader) and base64. */
 #include "formats/safetensors.h"
 #include "formats/json.h"
 #include "util/util.h"
@@ -41,6 +41,14 @@ static int64_t shape_count(const int64_t *shape, int ndim) {
         count *= shape[d];
     }
     return count;
+}
+
+static uint64_t elem_size(int dtype) {
+    return dtype == ST_I64 ? 8 : 4;
+}
+
+static uint64_t tensor_bytes(const StTensor *t) {
+    return (uint64_t)shape_count(t->shape, t->ndim) * elem_size(t->dtype);
 }
 
 static int cmp_str_ptr(const void *a, const void *b) {
@@ -108,9 +116,11 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
         int64_t count = shape_count(t->shape, t->ndim);
         if (count < 0) return errf(err, "%s: tensor '%s' has an invalid shape", path, t->name);
         if (count && !t->data) return errf(err, "%s: tensor '%s' has no data", path, t->name);
-        if ((uint64_t)count * 4 > UINT64_MAX / 2 - total)
+        if (t->dtype != ST_F32 && t->dtype != ST_I64)
+            return errf(err, "%s: tensor '%s' has an unknown dtype", path, t->name);
+        if ((uint64_t)count * 8 > UINT64_MAX / 2 - total)
             return errf(err, "%s: tensors too large", path);
-        total += (uint64_t)count * 4;
+        total += (uint64_t)count * elem_size(t->dtype);
     }
     for (int i = 0; i < n_meta; i++) {
         if (!meta[i].key || !meta[i].value)
@@ -137,7 +147,7 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
 
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
     for (int i = 0; i < n_tensors; i++) {
-        uint64_t bytes = (uint64_t)shape_count(tensors[i].shape, tensors[i].ndim) * 4;
+        uint64_t bytes = tensor_bytes(&tensors[i]);
         if (bytes) crc = crc_bytes((const unsigned char *)tensors[i].data, bytes, crc);
     }
 
@@ -155,10 +165,10 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
     uint64_t off = 0;
     for (int i = 0; i < n_tensors; i++) {
         const StTensor *t = &tensors[i];
-        uint64_t bytes = (uint64_t)shape_count(t->shape, t->ndim) * 4;
+        uint64_t bytes = tensor_bytes(t);
         sb_append(&h, ",");
         sb_json_string(&h, t->name);
-        sb_append(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", t->dtype == ST_I64 ? "I64" : "F32");
         for (int d = 0; d < t->ndim; d++) sb_printf(&h, "%s%" PRId64, d ? "," : "", t->shape[d]);
         sb_printf(&h, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", off, off + bytes);
         off += bytes;
@@ -182,7 +192,7 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
     step = "write failed";
     if (write_all(fp, len8, 8) != 0 || write_all(fp, h.s, h.len) != 0) goto fail;
     for (int i = 0; i < n_tensors; i++) {
-        uint64_t bytes = (uint64_t)shape_count(tensors[i].shape, tensors[i].ndim) * 4;
+        uint64_t bytes = tensor_bytes(&tensors[i]);
         if (bytes > SIZE_MAX || write_all(fp, tensors[i].data, (size_t)bytes) != 0) goto fail;
     }
     if (fflush(fp) != 0) goto fail;
@@ -303,8 +313,9 @@ static int st_load(const char *path, const Json *h, const unsigned char *data, u
             errf(err, "%s: tensor '%.64s': missing or invalid dtype", path, name);
             goto out;
         }
-        if (strcmp(dt->string, "F32") != 0) {
-            errf(err, "%s: tensor '%.64s': dtype %.32s not supported (F32 only)", path, name, dt->string);
+        int dtype = !strcmp(dt->string, "F32") ? ST_F32 : !strcmp(dt->string, "I64") ? ST_I64 : -1;
+        if (dtype < 0) {
+            errf(err, "%s: tensor '%.64s': dtype %.32s not supported (F32 or I64 only)", path, name, dt->string);
             goto out;
         }
         if (!sh || sh->type != JSON_ARRAY) {
@@ -339,17 +350,18 @@ static int st_load(const char *path, const Json *h, const unsigned char *data, u
                  "(%" PRIu64 " bytes; file truncated?)", path, name, b, en, data_len);
             goto out;
         }
-        if (en - b != (uint64_t)count * 4) {
+        t->dtype = dtype;
+        if (en - b != (uint64_t)count * elem_size(dtype)) {
             errf(err, "%s: tensor '%.64s': data_offsets span %" PRIu64 " bytes, shape needs %" PRIu64,
-                 path, name, en - b, (uint64_t)count * 4);
+                 path, name, en - b, (uint64_t)count * elem_size(dtype));
             goto out;
         }
         t->name = xstrdup(name);
         spans[k] = (Span){b, en, k};
         k++;
         f->n_tensors = k; /* from here on st_free releases it */
-        t->data = xalloc_floats((size_t)count);
-        if (count) memcpy(t->data, data + b, (size_t)count * 4);
+        t->data = xalloc_floats((size_t)count * elem_size(dtype) / 4);
+        if (count) memcpy(t->data, data + b, (size_t)count * elem_size(dtype));
     }
     qsort(spans, (size_t)nt, sizeof *spans, span_cmp);
     uint64_t reach = 0; /* furthest end so far, and the tensor that reaches it */

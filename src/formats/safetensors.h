@@ -4,7 +4,8 @@
  *                           "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...}
  *             (padded with spaces to a multiple of 8 bytes)
  *   data      raw little-endian tensor bytes; offsets are relative to the start of this region
- * This module writes and reads F32 tensors only. Writes are atomic: a temporary file in the
+ * This module writes and reads F32 and I64 tensors (I64: integer counters such as BatchNorm's
+ * num_batches_tracked). Writes are atomic: a temporary file in the
  * same directory, fsync, rename over the target, fsync of the directory; a failure at any
  * point leaves the previous file untouched and no temporary file behind.
  * The writer stores the CRC32 (zlib) of the data region in the metadata key "crc32"
@@ -17,11 +18,17 @@
 
 #define ST_MAX_DIMS 4
 
+enum { ST_F32, ST_I64 };
+
 typedef struct {
     char *name;
     int ndim;
     int64_t shape[ST_MAX_DIMS];
-    float *data;          /* reading: owned by the StFile; writing: borrowed from the caller */
+    union {               /* reading: owned by the StFile; writing: borrowed from the caller */
+        float *data;      /* ST_F32 */
+        int64_t *i64;     /* ST_I64 */
+    };
+    int dtype;            /* ST_F32 (0) or ST_I64 */
 } StTensor;
 
 typedef struct {
@@ -41,7 +48,7 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
              const StMeta *meta, int n_meta, char *err);
 
 /* Reads a whole file, validating: header length within the file and below 100 MB, header is a
- * JSON object, every tensor F32 with a sane shape whose byte size equals its data_offsets span,
+ * JSON object, every tensor F32 or I64 with a sane shape whose byte size equals its data_offsets span,
  * offsets inside the data region and not overlapping, metadata values strings, CRC32 when
  * present. Returns 0, or -1 with err = "<path>: <why>". */
 int st_read(const char *path, StFile *f, char *err);

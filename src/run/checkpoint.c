@@ -6,23 +6,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FORMAT "train-checkpoint/1"
+#define FORMAT "train-checkpoint/2"
+#define OPT_PREFIX "optimizer."
 
-int ckpt_save(const char *path, const Graph *g, const Config *c, const TrainState *s,
-              const float *opt_state, long n_opt_state, char *err) {
-    StTensor t[2 * GRAPH_MAX_NODES];
-    for (int i = 0; i < g->n_tensors; i++) {
-        const ParamTensor *p = &g->tensors[i];
-        t[i].name = (char *)p->name;
-        t[i].ndim = p->ndim;
-        t[i].shape[0] = p->shape[0];
-        t[i].shape[1] = p->shape[1];
-        t[i].data = g->params + p->offset;
+static void set_shape(StTensor *t, int ndim, const int *shape) {
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+}
+
+int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState *s,
+              const Optim *o, char *err) {
+    int n_opt = o ? o->n_states : 0, count = 0;
+    StTensor *t = xcalloc((size_t)(n->n_tensors + n_opt + 1), sizeof(StTensor));
+    char (*names)[80] = xcalloc((size_t)(n_opt + 1), sizeof *names);
+    for (int i = 0; i < n->n_tensors; i++) {
+        const NetTensor *p = &n->tensors[i];
+        StTensor *x = &t[count++];
+        x->name = (char *)p->name;
+        set_shape(x, p->ndim, p->shape);
+        if (p->is_counter) { x->dtype = ST_I64; x->i64 = n->counters + p->offset; }
+        else x->data = net_tensor_data(n, p);
     }
-    StrBuf config, num[10];
+    for (int i = 0; i < n_opt; i++) {
+        const OptState *st = &o->states[i];
+        snprintf(names[i], sizeof names[i], OPT_PREFIX "%s.%s", o->tensors[st->tensor].name, st->name);
+        StTensor *x = &t[count++];
+        x->name = names[i];
+        set_shape(x, st->ndim, st->shape);
+        x->data = o->state + st->offset;
+    }
+    StrBuf config, num[9];
     sb_init(&config);
     config_to_json(c, &config);
-    for (int i = 0; i < 10; i++) sb_init(&num[i]);
+    for (int i = 0; i < 9; i++) sb_init(&num[i]);
     sb_printf(&num[0], "%ld", s->step);
     sb_printf(&num[1], "%ld", s->samples);
     sb_printf(&num[2], "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %ld %ld",
@@ -32,21 +48,19 @@ int ckpt_save(const char *path, const Graph *g, const Config *c, const TrainStat
     sb_printf(&num[4], "%.17g", s->best_val_loss);
     sb_printf(&num[5], "%ld", s->best_step);
     sb_printf(&num[6], "%.17g", s->train_seconds);
-    sb_printf(&num[7], "%ld", n_opt_state);
-    sb_printf(&num[8], "%ld", s->skipped);
-    sb_printf(&num[9], "%ld", s->bad_evals);
-    char *opt_b64 = b64_encode(opt_state ? (const void *)opt_state : "", opt_state ? sizeof(float) * (size_t)n_opt_state : 0);
+    sb_printf(&num[7], "%ld", s->skipped);
+    sb_printf(&num[8], "%ld", s->bad_evals);
     StMeta meta[] = {
         {"format", FORMAT}, {"config", config.s}, {"step", num[0].s}, {"samples", num[1].s},
         {"sampler", num[2].s}, {"dropout_rng", num[3].s}, {"best_val_loss", num[4].s},
         {"best_step", num[5].s}, {"train_seconds", num[6].s}, {"optimizer", (char *)c->opt},
-        {"optimizer_floats", num[7].s}, {"optimizer_state", opt_b64}, {"skipped", num[8].s},
-        {"bad_evals", num[9].s},
+        {"skipped", num[7].s}, {"bad_evals", num[8].s},
     };
-    int rc = st_write(path, t, g->n_tensors, meta, (int)(sizeof meta / sizeof meta[0]), err);
-    free(opt_b64);
+    int rc = st_write(path, t, count, meta, (int)(sizeof meta / sizeof meta[0]), err);
+    free(t);
+    free(names);
     sb_free(&config);
-    for (int i = 0; i < 10; i++) sb_free(&num[i]);
+    for (int i = 0; i < 9; i++) sb_free(&num[i]);
     return rc;
 }
 
@@ -67,61 +81,122 @@ int ckpt_config(const StFile *f, Config *c, char *err) {
     return rc;
 }
 
-int ckpt_weights(const StFile *f, Graph *g, const char *path, char *err) {
-    for (int i = 0; i < g->n_tensors; i++) {
-        const ParamTensor *p = &g->tensors[i];
-        const StTensor *t = st_find(f, p->name);
-        if (!t) return errf(err, "%s: has no tensor '%s' (a different model?)", path, p->name);
-        int same = t->ndim == p->ndim && t->shape[0] == p->shape[0] &&
-                   (p->ndim == 1 || t->shape[1] == p->shape[1]);
-        if (!same) {
-            if (p->ndim == 2)
-                return errf(err, "%s: tensor '%s' has shape [%" PRId64 ", %" PRId64 "], the model needs [%d, %d]",
-                            path, p->name, t->shape[0], t->ndim > 1 ? t->shape[1] : 0, p->shape[0], p->shape[1]);
-            return errf(err, "%s: tensor '%s' has %d dims / %" PRId64 " rows, the model needs [%d]", path,
-                        p->name, t->ndim, t->shape[0], p->shape[0]);
-        }
-        memcpy(g->params + p->offset, t->data, sizeof(float) * (size_t)p->size);
+static void shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < ndim && used < len; d++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", shape[d]);
+    if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+/* 1 when the file's tensor has exactly the shape (ndim, shape) */
+static int same_shape(const StTensor *t, int ndim, const int *shape) {
+    if (t->ndim != ndim) return 0;
+    for (int d = 0; d < ndim; d++)
+        if (t->shape[d] != shape[d]) return 0;
+    return 1;
+}
+
+static int check_tensor(const StTensor *t, const char *name, int ndim, const int *shape, int dtype,
+                        const char *path, char *err) {
+    if (!t) return errf(err, "%s: has no tensor '%s' (a different model?)", path, name);
+    if (!same_shape(t, ndim, shape)) {
+        char have[96], want[96];
+        int64_t w[2] = {shape[0], shape[1]};
+        shape_text(have, sizeof have, t->ndim, t->shape);
+        shape_text(want, sizeof want, ndim, w);
+        return errf(err, "%s: tensor '%s' has shape %s, the model needs %s", path, name, have, want);
     }
-    if (f->n_tensors != g->n_tensors)
-        return errf(err, "%s: holds %d tensors, the model has %d (a different model?)", path,
-                    f->n_tensors, g->n_tensors);
+    if (t->dtype != dtype)
+        return errf(err, "%s: tensor '%s' is %s, expected %s", path, name,
+                    t->dtype == ST_I64 ? "I64" : "F32", dtype == ST_I64 ? "I64" : "F32");
     return 0;
 }
 
-int ckpt_state(const StFile *f, TrainState *s, float *opt_state, long n_opt_state,
-               const char *path, char *err) {
-    const char *v[9];
-    static const char *keys[9] = {"step", "samples", "sampler", "dropout_rng", "best_val_loss",
-                                  "best_step", "train_seconds", "optimizer_floats", "optimizer_state"};
-    for (int i = 0; i < 9; i++)
+int ckpt_load_model(const StFile *f, Net *n, const char *path, char *err) {
+    for (int i = 0; i < n->n_tensors; i++) {
+        const NetTensor *p = &n->tensors[i];
+        const StTensor *t = st_find(f, p->name);
+        if (check_tensor(t, p->name, p->ndim, p->shape, p->is_counter ? ST_I64 : ST_F32, path, err) != 0)
+            return -1;
+        if (p->is_counter) memcpy(n->counters + p->offset, t->i64, sizeof(int64_t) * (size_t)p->size);
+        else memcpy(net_tensor_data(n, p), t->data, sizeof(float) * (size_t)p->size);
+    }
+    int model_tensors = 0;
+    for (int i = 0; i < f->n_tensors; i++)
+        model_tensors += strncmp(f->tensors[i].name, OPT_PREFIX, strlen(OPT_PREFIX)) != 0;
+    if (model_tensors != n->n_tensors)
+        return errf(err, "%s: holds %d model tensors, the model has %d (a different model?)", path,
+                    model_tensors, n->n_tensors);
+    return 0;
+}
+
+/* Format 1: every state slot of the row for all n_params parameters, slot-major, base64. */
+static int load_legacy_optimizer(const StFile *f, Optim *o, const char *path, char *err) {
+    const char *floats = need_meta(f, "optimizer_floats", path, err);
+    const char *b64 = floats ? need_meta(f, "optimizer_state", path, err) : NULL;
+    if (!b64) return -1;
+    long stored = -1, slots = 0;
+    for (const char *p = o->def->slots; p && *p; p++) slots += (p == o->def->slots || p[-1] == ' ') && *p != ' ';
+    if (sscanf(floats, "%ld", &stored) != 1 || stored != slots * o->n_params)
+        return errf(err, "%s: optimizer state holds %s floats, this run needs %ld", path, floats,
+                    slots * o->n_params);
+    size_t len = strlen(b64), cap = len / 4 * 3 + 3;
+    float *buf = xmalloc(cap > 4 ? cap : 4);
+    long got = b64_decode(b64, buf, cap);
+    int rc = 0;
+    if (got != (long)(sizeof(float) * (size_t)stored)) {
+        rc = errf(err, "%s: optimizer state is corrupt (%ld bytes, expected %zu)", path, got,
+                  sizeof(float) * (size_t)stored);
+    } else {
+        for (int i = 0; i < o->n_states; i++) {
+            const OptState *st = &o->states[i];
+            const OptTensor *t = &o->tensors[st->tensor];
+            memcpy(o->state + st->offset, buf + (long)st->slot * o->n_params + t->offset,
+                   sizeof(float) * (size_t)st->size);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int load_optimizer(const StFile *f, Optim *o, const char *path, char *err) {
+    const char *format = st_meta_get(f, "format");
+    if (format && !strcmp(format, "train-checkpoint/1")) return load_legacy_optimizer(f, o, path, err);
+    for (int i = 0; i < o->n_states; i++) {
+        const OptState *st = &o->states[i];
+        char name[80];
+        snprintf(name, sizeof name, OPT_PREFIX "%s.%s", o->tensors[st->tensor].name, st->name);
+        const StTensor *t = st_find(f, name);
+        if (check_tensor(t, name, st->ndim, st->shape, ST_F32, path, err) != 0) return -1;
+        memcpy(o->state + st->offset, t->data, sizeof(float) * (size_t)st->size);
+    }
+    int stored = 0;
+    for (int i = 0; i < f->n_tensors; i++)
+        stored += strncmp(f->tensors[i].name, OPT_PREFIX, strlen(OPT_PREFIX)) == 0;
+    if (stored != o->n_states)
+        return errf(err, "%s: holds %d optimizer state tensors, --opt %s here keeps %d", path,
+                    stored, o->def->name, o->n_states);
+    return 0;
+}
+
+int ckpt_load_state(const StFile *f, TrainState *s, Optim *o, const char *path, char *err) {
+    const char *v[7];
+    static const char *keys[7] = {"step", "samples", "sampler", "dropout_rng", "best_val_loss",
+                                  "best_step", "train_seconds"};
+    for (int i = 0; i < 7; i++)
         if (!(v[i] = need_meta(f, keys[i], path, err))) return -1;
-    long stored_floats = -1;
     int ok = sscanf(v[0], "%ld", &s->step) == 1 && sscanf(v[1], "%ld", &s->samples) == 1 &&
              sscanf(v[2], "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %ld %ld",
                     &s->sampler_epoch_rng.state, &s->sampler_epoch_rng.inc, &s->sampler_rng.state,
                     &s->sampler_rng.inc, &s->sampler_epoch, &s->sampler_pos) == 6 &&
              sscanf(v[3], "%" SCNu64 " %" SCNu64, &s->dropout_rng.state, &s->dropout_rng.inc) == 2 &&
              sscanf(v[4], "%lg", &s->best_val_loss) == 1 && sscanf(v[5], "%ld", &s->best_step) == 1 &&
-             sscanf(v[6], "%lg", &s->train_seconds) == 1 && sscanf(v[7], "%ld", &stored_floats) == 1 &&
+             sscanf(v[6], "%lg", &s->train_seconds) == 1 &&
              s->step >= 0 && s->samples >= 0 && s->sampler_epoch >= 0 && s->sampler_pos >= 0;
     const char *skipped = st_meta_get(f, "skipped"), *bad_evals = st_meta_get(f, "bad_evals");
     s->skipped = s->bad_evals = 0;
     if (skipped && (sscanf(skipped, "%ld", &s->skipped) != 1 || s->skipped < 0)) ok = 0;
     if (bad_evals && (sscanf(bad_evals, "%ld", &s->bad_evals) != 1 || s->bad_evals < 0)) ok = 0;
     if (!ok) return errf(err, "%s: malformed training state in its metadata", path);
-    if (stored_floats != n_opt_state)
-        return errf(err, "%s: optimizer state holds %ld floats, this run needs %ld", path,
-                    stored_floats, n_opt_state);
-    size_t len = strlen(v[8]);
-    char *buf = xmalloc(len / 4 * 3 + 3);
-    long got = b64_decode(v[8], buf, len / 4 * 3 + 3);
-    if (got != (long)(sizeof(float) * (size_t)n_opt_state)) {
-        free(buf);
-        return errf(err, "%s: optimizer state is corrupt (%ld bytes, expected %zu)", path, got,
-                    sizeof(float) * (size_t)n_opt_state);
-    }
-    if (n_opt_state) memcpy(opt_state, buf, (size_t)got);
-    free(buf);
-    return 0;
+    return load_optimizer(f, o, path, err);
 }

@@ -19,6 +19,7 @@ typedef struct {
     /* model */
     char model[PATH_LEN];
     char act[16];
+    char norm[8];
     double dropout;
     char loss[8];
     double label_smoothing;
@@ -58,8 +59,8 @@ typedef struct {
     double start_lr, end_lr;
     long num_it;
 
-    unsigned char given[128]; /* given[i]: option i was set on the command line */
-    unsigned char set[128];   /* set[i]: option i was set explicitly (command line or a stored
+    unsigned char given[256]; /* given[i]: option i was set on the command line */
+    unsigned char set[256];   /* set[i]: option i was set explicitly (command line or a stored
                                  config), so optimizer defaults must not replace it */
 } Config;
 

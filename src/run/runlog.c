@@ -1,70 +1,18 @@
-/* runlog.c: run directory, log.csv, progress output. */
+/* runlog.c: log.csv, the progress display and summary.json. */
 #include "run/runlog.h"
+#include "run/rundir.h"
 #include "util/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char *CSV_COLUMNS =
     "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds,skipped";
-
-void runlog_path(const RunLog *r, const char *file, char *out, size_t len) {
-    snprintf(out, len, "%s/%s", r->dir, file);
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path, char *err) {
-    char buf[PATH_LEN + 300];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errf(err, "%s: %s", buf, strerror(errno));
-            if (!is_dir(buf)) return errf(err, "%s: exists and is not a directory", buf);
-            *p = saved;
-            if (!saved) break;
-        }
-    }
-    return 0;
-}
-
-/* Empties a run directory for --force: only regular files (what a run writes) are removed. */
-static int clear_run_dir(const char *dir, char *err) {
-    DIR *d = opendir(dir);
-    if (!d) return errf(err, "%s: %s", dir, strerror(errno));
-    struct dirent *e;
-    char path[PATH_LEN + 600];
-    int rc = 0;
-    while ((e = readdir(d)) && rc == 0) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (!is_file(path)) rc = errf(err, "%s: not a run directory (holds %s)", dir, e->d_name);
-        else if (unlink(path) != 0) rc = errf(err, "%s: %s", path, strerror(errno));
-    }
-    closedir(d);
-    return rc;
-}
-
-static int write_config(RunLog *r, const Config *c, char *err) {
-    char path[sizeof r->dir + 32];
-    runlog_path(r, "config.json", path, sizeof path);
-    StrBuf b;
-    sb_init(&b);
-    config_to_json(c, &b);
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(b.s, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    sb_free(&b);
-    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
-}
 
 /* Keeps the header and the rows up to resume_step; later rows belong to steps that the
  * resumed run is about to redo, and would otherwise appear twice. */
@@ -95,55 +43,12 @@ static int truncate_log(const char *path, const char *header, long resume_step, 
     return fclose(f) == 0 ? 0 : errf(err, "%s: %s", path, strerror(errno));
 }
 
-void runlog_default_name(Config *c, const char *kind) {
-    if (c->run[0]) return;
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(c->run, sizeof c->run, "%s-%.200s", stamp, kind);
-}
-
-int runlog_check_new(const Config *c, char *err) {
-    char dir[PATH_LEN + 300];
-    snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
-    if (is_dir(dir) && !c->force)
-        return errf(err, "%s: run directory exists (use --resume %s to continue it, --force to "
-                         "replace it, or another --run name)", dir, dir);
-    return 0;
-}
-
-static void runlog_init(RunLog *r, const Config *c) {
+void runlog_init(RunLog *r, const Config *c) {
     memset(r, 0, sizeof *r);
     r->base_step = -1;
     r->quiet = c->quiet;
     r->tty = isatty(2);
     r->start = now_seconds();
-}
-
-int runlog_create(RunLog *r, const Config *c, char *err) {
-    runlog_init(r, c);
-    snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
-    if (runlog_check_new(c, err) != 0) return -1;
-    if (is_dir(r->dir) && clear_run_dir(r->dir, err) != 0) return -1;
-    if (make_dirs(r->dir, err) != 0) return -1;
-    return write_config(r, c, err);
-}
-
-/* A checkpoint write killed before its rename leaves "<file>.tmp.<pid>": the rename never
- * happened, so the file is garbage and the previous checkpoint stands. */
-static void remove_stale_temporaries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[PATH_LEN + 600];
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".safetensors.tmp.")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
 }
 
 int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_columns,
@@ -152,17 +57,17 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     StrBuf header;
     sb_init(&header);
     sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
+    runlog_init(r, c);
     if (resume_step >= 0) {
-        runlog_init(r, c);
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
-        runlog_path(r, "log.csv", csv, sizeof csv);
-        remove_stale_temporaries(r->dir);
+        rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
+        rundir_remove_temporaries(r->dir);
         int rc = truncate_log(csv, header.s, resume_step, err);
         sb_free(&header);
-        if (rc != 0 || write_config(r, c, err) != 0) return -1;
+        if (rc != 0 || rundir_write_config(r->dir, c, err) != 0) return -1;
     } else {
-        if (runlog_create(r, c, err) != 0) { sb_free(&header); return -1; }
-        runlog_path(r, "log.csv", csv, sizeof csv);
+        if (rundir_create(r->dir, c, err) != 0) { sb_free(&header); return -1; }
+        rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
         FILE *f = fopen(csv, "w");
         int ok = f && fprintf(f, "%s\n", header.s) > 0;
         if (f && fclose(f) != 0) ok = 0;
@@ -250,4 +155,33 @@ void progress_message(RunLog *r, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     r->last_line = 0;
+}
+
+void runlog_summary(const RunLog *r, const Summary *s) {
+    char path[RUN_DIR_LEN + 32];
+    rundir_path(r->dir, RUN_SUMMARY, path, sizeof path);
+    StrBuf b;
+    sb_init(&b);
+    sb_printf(&b, "{\n  \"run\": ");
+    sb_json_string(&b, s->run);
+    sb_printf(&b, ",\n  \"steps\": %ld,\n  \"epochs\": ", s->steps);
+    sb_json_number(&b, s->epochs);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const char *keys[] = {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+                          "best_val_loss", "samples_per_s", "train_seconds", "wall_seconds",
+                          "load_seconds", "peak_rss_mb"};
+    double vals[] = {s->train_loss, s->train_acc, s->val_loss, s->val_acc, s->test_loss, s->test_acc,
+                     s->best_val_loss, s->samples_per_s, s->train_seconds, s->wall_seconds,
+                     s->load_seconds, usage.ru_maxrss / 1024.0};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        sb_printf(&b, ",\n  \"%s\": ", keys[i]);
+        sb_json_number(&b, vals[i]);
+    }
+    sb_printf(&b, ",\n  \"best_step\": %ld,\n  \"kept_step\": %ld,\n  \"stopped\": \"%s\",\n"
+              "  \"skipped_steps\": %ld,\n  \"params\": %ld,\n  \"seed\": %ld\n}\n",
+              s->best_step, s->kept_step, s->stopped, s->skipped_steps, s->params, s->seed);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(b.s, f) < 0 || fclose(f) != 0) fatal(EXIT_FAIL, "%s: cannot write", path);
+    sb_free(&b);
 }

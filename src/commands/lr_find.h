@@ -1,10 +1,8 @@
-/* lrtools.h: the learning-rate tools that do not train a model to the end:
- *   train schedule [flags]  lr (and cycled momentum) of every step as CSV, plus an SVG
- *   train lr-find [flags]   the LR range test (Smith 2015; fastai's lr_find) */
-#ifndef LRTOOLS_H
-#define LRTOOLS_H
+/* lr_find.h: `train lr-find [flags]`: the LR range test (Smith 2015; fastai's lr_find): train
+ * from the initial weights with an exponentially growing lr and suggest one. */
+#ifndef COMMANDS_LR_FIND_H
+#define COMMANDS_LR_FIND_H
 
-int cmd_schedule(int argc, char **argv);
 int cmd_lr_find(int argc, char **argv);
 
 /* fastai's "valley" rule on losses[0..n): the longest stretch over which the loss keeps

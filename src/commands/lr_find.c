@@ -1,72 +1,15 @@
-/* lrtools.c: `train schedule` and `train lr-find`, see lrtools.h. */
-#include "commands/lrtools.h"
-#include "kernels/kernels.h"
-#include "nn/model.h"
+/* lr_find.c: `train lr-find [flags]`: the LR range test (Smith 2015; fastai's lr_find), see
+ * lr_find.h. */
+#include "commands/lr_find.h"
 #include "formats/plot.h"
+#include "run/resolve.h"
+#include "run/rundir.h"
 #include "run/runlog.h"
-#include "optim/sched.h"
 #include "run/trainer.h"
 #include "util/util.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
-
-static void parse_config(Config *c, int argc, char **argv) {
-    char err[ERR_LEN];
-    config_defaults(c);
-    config_parse_args(c, argc, argv, 1, NULL, NULL);
-    if (model_resolve(c, err) != 0) fatal(EXIT_USAGE, "--model: %s", err);
-    config_finalize(c);
-}
-
-/* Total steps as `train` would run them: --steps, else epochs * ceil(n / (batch * accum))
- * with n the training examples that --data, --val and --subset leave. */
-static long total_steps(const Config *c) {
-    if (c->steps) return c->steps;
-    Dataset ds;
-    char err[ERR_LEN];
-    if (dataset_open(c->data, 1, &ds, err) != 0)
-        fatal(EXIT_FAIL, "%s (or give --steps, so the data is not needed)", err);
-    long n = c->subset ? c->subset : ds.n - c->val;
-    dataset_free(&ds);
-    if (n <= 0) fatal(EXIT_USAGE, "--val: %ld leaves no training data", c->val);
-    long group = trainer_group_size(c, n);
-    return c->epochs * ((n + group - 1) / group);
-}
-
-int cmd_schedule(int argc, char **argv) {
-    Config c;
-    parse_config(&c, argc, argv);
-    long T = total_steps(&c);
-    int cycles = !isnan(sched_momentum(&c, 0, T));
-    printf(cycles ? "step,lr,momentum\n" : "step,lr\n");
-    long stride = T > 4000 ? T / 2000 : 1, n = 0;
-    double *x = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
-    double *lr = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
-    double *mom = xmalloc(sizeof(double) * (size_t)(T / stride + 2));
-    for (long t = 0; t < T; t++) {
-        double v = sched_lr(&c, t, T), m = sched_momentum(&c, t, T);
-        if (cycles) printf("%ld,%.9g,%.9g\n", t, v, m);
-        else printf("%ld,%.9g\n", t, v);
-        if (t % stride == 0 || t == T - 1) { x[n] = (double)t; lr[n] = v; mom[n] = m; n++; }
-    }
-    char title[256], err[ERR_LEN];
-    snprintf(title, sizeof title, "%s schedule, lr %g, warmup %ld, %ld steps", c.schedule, c.lr, c.warmup, T);
-    Plot p;
-    plot_init(&p, title, "step", "learning rate");
-    plot_add(&p, "lr", x, lr, (int)n, 0);
-    if (cycles) {
-        p.y2_label = "momentum / beta1";
-        plot_add(&p, "momentum", x, mom, (int)n, 1);
-        p.series[1].dashed = 1;
-    }
-    const char *out = c.out[0] ? c.out : "schedule.svg";
-    if (plot_write_svg(&p, out, err) != 0) fatal(EXIT_FAIL, "%s", err);
-    if (!c.quiet) fprintf(stderr, "train: wrote %s (%ld steps)\n", out, T);
-    free(x); free(lr); free(mom);
-    return 0;
-}
 
 int lrfind_valley(const double *losses, int n) {
     if (n <= 0) return 0;
@@ -106,18 +49,17 @@ int lrfind_steepest(const double *lrs, const double *losses, int n) {
 int cmd_lr_find(int argc, char **argv) {
     Config c;
     char err[ERR_LEN];
-    parse_config(&c, argc, argv);
+    resolve_options(&c, argc, argv);
     if (c.end_lr <= c.start_lr) fatal(EXIT_USAGE, "--end-lr: %g is not above --start-lr %g", c.end_lr, c.start_lr);
     char kind[32];
     snprintf(kind, sizeof kind, "lr-find-%s", c.opt);
-    runlog_default_name(&c, kind);
-    if (runlog_check_new(&c, err) != 0) fatal(EXIT_USAGE, "%s", err);
-    kernels_set_threads((int)c.threads);
-    kernels_set_denormals(!strcmp(c.denormals, "flush"));
+    rundir_default_name(&c, kind);
+    if (rundir_check_new(&c, err) != 0) fatal(EXIT_USAGE, "%s", err);
     Trainer *t = xcalloc(1, sizeof *t);
-    trainer_setup(t, &c);
+    trainer_setup(t, &c, SETUP_TRAIN, NULL, NULL);
     RunLog log;
-    if (runlog_create(&log, &c, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    runlog_init(&log, &c);
+    if (rundir_create(log.dir, &c, err) != 0) fatal(EXIT_FAIL, "%s", err);
 
     int n_max = (int)c.num_it, n = 0;
     double *lrs = xmalloc(sizeof(double) * (size_t)n_max), *raw = xmalloc(sizeof(double) * (size_t)n_max);
@@ -138,7 +80,7 @@ int cmd_lr_find(int argc, char **argv) {
     if (n < 3) fatal(EXIT_FAIL, "lr-find: only %d steps before %s: lower --start-lr", n, stop);
 
     char path[sizeof log.dir + 32];
-    runlog_path(&log, "lr_find.csv", path, sizeof path);
+    rundir_path(log.dir, "lr_find.csv", path, sizeof path);
     FILE *f = fopen(path, "w");
     if (!f) fatal(EXIT_FAIL, "%s: cannot write", path);
     fprintf(f, "step,lr,loss,smoothed_loss\n");
@@ -166,7 +108,7 @@ int cmd_lr_find(int argc, char **argv) {
     plot_add(&p, "smoothed loss", lrs, smooth, n, 0);
     plot_mark(&p, lrs[valley], valley_label);
     plot_mark(&p, lrs[steep], steep_label);
-    runlog_path(&log, "lr_find.svg", path, sizeof path);
+    rundir_path(log.dir, "lr_find.svg", path, sizeof path);
     if (plot_write_svg(&p, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 
     printf("lr-find: %d steps from %.3g to %.3g (%s)\n", n, lrs[0], lrs[n - 1], stop);
