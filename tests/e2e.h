@@ -61,7 +61,8 @@ static __attribute__((unused)) double summary_value(const char *run, const char 
     return summary_field(run, key, NULL, 0);
 }
 
-/* Largest |a - b| over all tensors of two checkpoints (INFINITY if they do not match up). */
+/* Largest |a - b| over all tensors of two checkpoints, model and optimizer state (INFINITY if
+ * they do not match up). */
 static __attribute__((unused)) double max_weight_diff(const char *a_path, const char *b_path) {
     StFile a, b;
     char err[ERR_LEN];
@@ -73,8 +74,10 @@ static __attribute__((unused)) double max_weight_diff(const char *a_path, const 
         if (!tb || tb->ndim != ta->ndim) { worst = INFINITY; break; }
         long n = 1;
         for (int d = 0; d < ta->ndim; d++) n *= ta->shape[d];
+        if (ta->dtype != tb->dtype) { worst = INFINITY; break; }
         for (long k = 0; k < n; k++) {
-            double d = fabs((double)ta->data[k] - tb->data[k]);
+            double d = ta->dtype == ST_I64 ? fabs((double)(ta->i64[k] - tb->i64[k]))
+                                           : fabs((double)ta->data[k] - tb->data[k]);
             if (d > worst || d != d) worst = d != d ? INFINITY : d;
         }
     }

@@ -522,6 +522,91 @@ static void test_clip_grad_norm(void) {
     CHECK_NEAR(grad_global_norm(g, 2), 1.0, 1e-6);
 }
 
+/* ---- the optimizer over tensors ---- */
+
+/* Three tensors as a network lays them out: a weight [2, 3], a bias [2], a norm gain [2]. */
+static const OptTensor three_tensors[3] = {
+    {"0.weight", 2, {2, 3}, ROLE_WEIGHT, 0, 6},
+    {"0.bias", 1, {2, 0}, ROLE_BIAS, 6, 2},
+    {"1.weight", 1, {2, 0}, ROLE_NORM, 8, 2},
+};
+
+/* Weight decay is for weights: biases and norm parameters get none unless --wd-bias. SGD with
+ * lr 0.1, wd 0.5, g = 0, p = 1: weights become 1 - 0.05 = 0.95, the rest stay 1. The state is
+ * PyTorch's, named per tensor, and only the slots the hyper-parameters use exist. */
+static void test_optimizer_groups_and_state(void) {
+    for (int wd_bias = 0; wd_bias <= 1; wd_bias++) {
+        OptimHyper h = hyper(0, 0, 0);
+        h.wd = 0.5;
+        h.wd_bias = wd_bias;
+        Optim o;
+        optim_init(&o, optim_find("sgd"), &h, three_tensors, 3, 10);
+        float p[10], g[10] = {0};
+        for (int i = 0; i < 10; i++) p[i] = 1;
+        optim_step(&o, p, g, 1, 0.1f, NAN);
+        for (int i = 0; i < 10; i++) CHECK_NEAR(p[i], i < 6 || wd_bias ? 0.95 : 1.0, 1e-7);
+        CHECK(o.n_states == 0 && o.n_state == 0);   /* no momentum: no momentum_buffer */
+        optim_free(&o);
+    }
+    OptimHyper h = hyper(0, 0, 0);
+    Optim o;
+    optim_init(&o, optim_find("adamw"), &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 6 && o.n_state == 20);
+    CHECK(o.states[0].tensor == 0 && !strcmp(o.states[0].name, "exp_avg"));
+    CHECK(o.states[1].tensor == 0 && !strcmp(o.states[1].name, "exp_avg_sq"));
+    CHECK(o.states[1].ndim == 2 && o.states[1].shape[0] == 2 && o.states[1].shape[1] == 3);
+    CHECK(o.states[5].tensor == 2 && o.states[5].size == 2);
+    CHECK(optim_state_bytes(&o) == 80);
+    optim_free(&o);
+    h.amsgrad = 1;
+    optim_init(&o, optim_find("adam"), &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 9 && !strcmp(o.states[2].name, "max_exp_avg_sq"));
+    optim_free(&o);
+}
+
+/* A per-tensor rule sees each whole tensor with its name, shape and role, and keeps state of
+ * its own shape: here normalised gradient descent p -= lr g / ||g||_tensor, counting its calls
+ * in a one-float state tensor per parameter tensor. */
+static int seen_calls;
+static void unit_step(Optim *o, const OptimHyper *h, const OptTensor *t, float *p, const float *g,
+                      float *const *state, long step, float lr, float wd) {
+    (void)o; (void)h; (void)step; (void)wd;
+    double norm = 0;
+    for (long i = 0; i < t->size; i++) norm += (double)g[i] * g[i];
+    for (long i = 0; i < t->size; i++) p[i] -= (float)(lr * g[i] / sqrt(norm));
+    state[0][0] += 1;
+    seen_calls |= 1 << (t->role * 4 + t->ndim);
+}
+static int unit_state(const OptimHyper *h, const OptTensor *t, OptState *out) {
+    (void)h; (void)t;
+    snprintf(out[0].name, sizeof out[0].name, "calls");
+    out[0].ndim = 1;
+    out[0].shape[0] = 1;
+    out[0].size = 1;
+    return 1;
+}
+
+static void test_per_tensor_rule(void) {
+    const OptimDef unit = {"unit", NULL, NULL, NULL, unit_step, unit_state, "lr=1 wd=0 eps=1e-8", "",
+                           CYCLES_NOTHING, "p -= lr g / ||g||", NULL};
+    OptimHyper h = hyper(0, 0, 0);
+    Optim o;
+    optim_init(&o, &unit, &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 3 && o.n_state == 3 && !strcmp(o.states[2].name, "calls"));
+    float p[10] = {0}, g[10] = {3, 0, 0, 0, 0, 4, 1, 0, 0, -2};
+    seen_calls = 0;
+    optim_step(&o, p, g, 1, 0.5f, NAN);
+    optim_step(&o, p, g, 2, 0.5f, NAN);
+    /* weight: g / 5, twice; bias: (1, 0); norm gain: (0, -1) */
+    CHECK_NEAR(p[0], -2 * 0.5 * 0.6, 1e-7);
+    CHECK_NEAR(p[5], -2 * 0.5 * 0.8, 1e-7);
+    CHECK_NEAR(p[6], -1.0, 1e-7);
+    CHECK_NEAR(p[9], 1.0, 1e-7);
+    CHECK(o.state[0] == 2 && o.state[1] == 2 && o.state[2] == 2);
+    CHECK(seen_calls == ((1 << (ROLE_WEIGHT * 4 + 2)) | (1 << (ROLE_BIAS * 4 + 1)) | (1 << (ROLE_NORM * 4 + 1))));
+    optim_free(&o);
+}
+
 int main(void) {
     RUN(test_sgd_momentum_worked_example);
     RUN(test_sgd_nesterov);
@@ -540,6 +625,8 @@ int main(void) {
     RUN(test_lion);
     RUN(test_optimizer_aliases_and_defaults);
     RUN(test_optimizer_table);
+    RUN(test_optimizer_groups_and_state);
+    RUN(test_per_tensor_rule);
     RUN(test_schedules);
     RUN(test_schedules_step_family);
     RUN(test_schedules_poly_linear);

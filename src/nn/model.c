@@ -50,6 +50,8 @@ void model_spec_from_sizes(ModelSpec *m, const LayerSizes *ls, int norm, LayerKi
 
 /* One "keyword [arg]" item of the list form. */
 static int parse_item(char *item, ModelSpec *m, int first, char *err) {
+    while (*item == ' ' || *item == '\t' || *item == '\r') item++;
+    for (size_t len = strlen(item); len && strchr(" \t\r", item[len - 1]); len--) item[len - 1] = 0;
     char word[32], extra[2];
     double arg = 0;
     char argtext[64] = "";
@@ -70,7 +72,7 @@ static int parse_item(char *item, ModelSpec *m, int first, char *err) {
     }
     int kind = layer_find(word);
     if (kind < 0 || layer_is_loss((LayerKind)kind))
-        return errf(err, "'%s': unknown layer (linear, relu, tanh, sigmoid, gelu, dropout, layernorm, batchnorm)", word);
+        return errf(err, "'%s': unknown layer (linear, relu, tanh, sigmoid, gelu, dropout, layernorm, batchnorm)", item);
     const LayerDef *def = layer_table[kind];
     if (n == 2 && !def->has_arg) return errf(err, "'%s': %s takes no argument", item, word);
     if (n == 1 && def->has_arg == 1) return errf(err, "'%s': %s needs an argument", item, word);
