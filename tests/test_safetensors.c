@@ -141,9 +141,12 @@ static void test_st_roundtrip(void) {
     CHECK(st_find(&f, "layer.0.bias") == &f.tensors[1]);
     CHECK(st_find(&f, "layer.0") == NULL);
     CHECK(st_find(&f, "__metadata__") == NULL);
-    /* the stored CRC is that of the data region, 8 lowercase hex digits */
+    /* the stored CRC, 8 lowercase hex digits, is the first member of __metadata__ and covers
+     * the whole file after the length: the header without that member (and its comma), then
+     * the data */
     const char *crc = st_meta_get(&f, "crc32");
     CHECK(crc && strlen(crc) == 8 && strspn(crc, "0123456789abcdef") == 8);
+    CHECK(f.checksum == ST_CRC_FILE);
     size_t n;
     unsigned char *raw = slurp(path, &n);
     CHECK(raw != NULL);
@@ -152,9 +155,16 @@ static void test_st_roundtrip(void) {
         for (int i = 7; i >= 0; i--) h = h << 8 | raw[i];
         CHECK((8 + h) % 8 == 0);
         CHECK(n == 8 + h + sizeof w + sizeof bias + 4 + sizeof x4);
+        char member[32];
+        snprintf(member, sizeof member, "\"crc32\":\"%s\",", crc);
+        CHECK(memcmp(raw + 8, "{\"__metadata__\":{", 17) == 0 && memcmp(raw + 8 + 17, member, 19) == 0);
+        unsigned char *rest = xmalloc(n);
+        memcpy(rest, raw + 8, 17);
+        memcpy(rest + 17, raw + 8 + 17 + 19, n - 8 - 17 - 19);
         char want[9];
-        snprintf(want, sizeof want, "%08x", (unsigned)crc_of(raw + 8 + h, n - 8 - h));
+        snprintf(want, sizeof want, "%08x", (unsigned)crc_of(rest, n - 8 - 19));
         CHECK_STR(crc, want);
+        free(rest);
         CHECK(memcmp(raw + 8 + h, w, sizeof w) == 0); /* little-endian f32, in the given order */
         CHECK(raw[8] == '{');
     }
@@ -171,28 +181,36 @@ static void test_st_roundtrip(void) {
     CHECK_STR(st_meta_get(&f, "run"), "x\xef\xbf\xbdy");
     st_free(&f);
 
-    /* no tensors, no metadata */
+    /* no tensors, no metadata: the header {"__metadata__":{"crc32":"aa16dd6a"}} is 37 bytes,
+     * padded to 40; the CRC is zlib's crc32 of the 22 bytes {"__metadata__":{}} and 3 spaces */
     CHECK(st_write(path, NULL, 0, NULL, 0, err) == 0);
     CHECK(st_read(path, &f, err) == 0);
     CHECK(f.n_tensors == 0 && f.n_meta == 1);
-    CHECK_STR(st_meta_get(&f, "crc32"), "00000000");
+    CHECK(crc_of("{\"__metadata__\":{}}   ", 22) == 0xaa16dd6au);
+    CHECK_STR(st_meta_get(&f, "crc32"), "aa16dd6a");
     st_free(&f);
 }
 
 static void test_st_exact_bytes(void) {
     /* one tensor "a" of shape [2] holding 1, 2: every byte of the file, computed by hand.
-     * The data is 00 00 80 3f 00 00 00 40 (1.0f, 2.0f little-endian); its zlib CRC32 is
-     * 2e3fa576. The header is 90 bytes, padded with 6 spaces to 96, so the data starts at
-     * 8 + 96 = 104, a multiple of 8. */
+     * The data is 00 00 80 3f 00 00 00 40 (1.0f, 2.0f little-endian). The header is 90 bytes,
+     * padded with 6 spaces to 96, so the data starts at 8 + 96 = 104, a multiple of 8. The
+     * CRC32 covers the header without its 18-byte crc32 member (78 bytes, spaces included)
+     * followed by the data: zlib's crc32 of those 86 bytes is 6813c596 (the data's alone is
+     * 2e3fa576, what earlier writers stored). */
     const char *path = TMP "/exact.safetensors";
     float v[2] = {1, 2};
     StTensor t = {"a", 1, {2, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &t, 1, NULL, 0, err) == 0);
     static const unsigned char data[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40};
     CHECK(crc_of(data, 8) == 0x2e3fa576u);
-    const char *header = "{\"__metadata__\":{\"crc32\":\"2e3fa576\"},"
+    const char *header = "{\"__metadata__\":{\"crc32\":\"6813c596\"},"
                          "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}      ";
     CHECK(strlen(header) == 96);
+    unsigned char covered[86];
+    memcpy(covered, "{\"__metadata__\":{},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}      ", 78);
+    memcpy(covered + 78, data, 8);
+    CHECK(crc_of(covered, 86) == 0x6813c596u);
     unsigned char want[112];
     const unsigned char len8[8] = {96, 0, 0, 0, 0, 0, 0, 0};
     memcpy(want, len8, 8);
@@ -357,6 +375,42 @@ static void test_st_corruption(void) {
     CHECK(write_bytes(path, longer, n + 1) == 0);
     CHECK_CONTAINS(st_err(path), "CRC32 mismatch");
     free(longer);
+    /* metadata, names and shapes are covered too: a flipped letter of the metadata value or
+     * of a tensor's name is caught (still valid JSON, still a valid file otherwise) */
+    static const char *covered[] = {"\"v\"", "\"a\":{"};
+    for (int k = 0; k < 2; k++) {
+        unsigned char *at = memmem(raw, n, covered[k], strlen(covered[k]));
+        CHECK(at != NULL);
+        if (!at) continue;
+        at[1] ^= 0x02;   /* v -> t, a -> c */
+        CHECK(write_bytes(path, raw, n) == 0);
+        snprintf(want, sizeof want, "%s: CRC32 mismatch (file corrupt)", path);
+        CHECK_STR(st_err(path), want);
+        at[1] ^= 0x02;
+    }
+    /* the writer's checksum removed (as if by hand): the file reads, and says it has none */
+    unsigned char *bare = xmalloc(n);
+    memcpy(bare, raw, n);
+    unsigned char *member = memmem(bare, n, "\"crc32\":\"", 9);
+    CHECK(member != NULL);
+    if (member) {
+        memset(member, ' ', 19);   /* "crc32":"xxxxxxxx", -> spaces: the JSON stays valid */
+        member[0] = '"'; member[1] = 'x'; member[2] = '"'; member[3] = ':'; member[4] = '"'; member[5] = '"';
+        member[6] = ',';
+        CHECK(write_bytes(path, bare, n) == 0);
+        CHECK(st_read(path, &f, err) == 0);
+        CHECK(f.checksum == ST_CRC_NONE && st_meta_get(&f, "crc32") == NULL);
+        st_free(&f);
+    }
+    free(bare);
+    /* a file of an earlier writer: the CRC32 of the data alone, last in __metadata__ */
+    const char *old_layout = "{\"__metadata__\":{\"k\":\"v\",\"crc32\":\"2e3fa576\"},"
+                             "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    static const unsigned char one_two[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40};
+    CHECK(write_st(path, old_layout, one_two, 8) == 0);
+    CHECK(st_read(path, &f, err) == 0);
+    CHECK(f.checksum == ST_CRC_DATA);
+    st_free(&f);
     /* a corrupted crc32 value */
     char *c = memmem(raw, n, "\"crc32\":\"", 9);
     CHECK(c != NULL);

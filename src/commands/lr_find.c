@@ -6,6 +6,7 @@
 #include "run/rundir.h"
 #include "run/runlog.h"
 #include "run/trainer.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -81,11 +82,12 @@ int cmd_lr_find(int argc, char **argv) {
 
     char path[sizeof log.dir + 32];
     rundir_path(log.dir, "lr_find.csv", path, sizeof path);
-    FILE *f = fopen(path, "w");
-    if (!f) fatal(EXIT_FAIL, "%s: cannot write", path);
-    fprintf(f, "step,lr,loss,smoothed_loss\n");
-    for (int i = 0; i < n; i++) fprintf(f, "%d,%.9g,%.9g,%.9g\n", i, lrs[i], raw[i], smooth[i]);
-    if (fclose(f) != 0) fatal(EXIT_FAIL, "%s: cannot write", path);
+    StrBuf csv;
+    sb_init(&csv);
+    sb_printf(&csv, "step,lr,loss,smoothed_loss\n");
+    for (int i = 0; i < n; i++) sb_printf(&csv, "%d,%.9g,%.9g,%.9g\n", i, lrs[i], raw[i], smooth[i]);
+    if (fsio_replace(path, csv.s, csv.len, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    sb_free(&csv);
 
     /* As fastai: suggestions ignore the first tenth (the average is still settling) and the
      * last 5 points (the blow-up), when enough points remain. */

@@ -10,6 +10,7 @@
 #include "commands/train.h"
 #include "optim/optim.h"
 #include "run/config.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -49,6 +50,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    fsio_check_stdout_at_exit();   /* output lost to a full disk is an error, not exit 0 */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         if (!strcmp(argv[i], "--version")) { printf("train " VERSION "\n"); return 0; }

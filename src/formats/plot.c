@@ -2,9 +2,9 @@
  * fixed margins; every data value is mapped linearly (or by log10) onto it. */
 #include "formats/plot.h"
 #include "formats/json.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -178,11 +178,9 @@ static void svg_open(StrBuf *b, int width, int height) {
               width, height, width, height);
 }
 
+/* Replaced atomically (util/fsio.h): a chart is the old one or the new one, never cut off. */
 static int write_text(const char *path, const char *text, char *err) {
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
+    return fsio_replace(path, text, strlen(text), err);
 }
 
 /* One chart in a W x H box from (0, 0): background, axes, marks, series and legend. */
