@@ -1,7 +1,9 @@
 /* eval.c: `train eval`: a checkpoint's loss and accuracy on the test set of its data (or of
- * --data). The model, loss and arithmetic (denormal mode) are the stored run's. */
+ * --data). The model, loss and arithmetic (denormal mode) are the stored run's; a file with
+ * weights alone (from PyTorch) is evaluated as the model --model describes. */
 #include "commands/eval.h"
 #include "run/evaluate.h"
+#include "run/resolve.h"
 #include "run/trainer.h"
 #include "util/util.h"
 
@@ -18,7 +20,21 @@ int cmd_eval(int argc, char **argv) {
     if (st_read(flags.ckpt, &f, err) != 0) fatal(EXIT_FAIL, "%s", err);
     Config c;
     config_defaults(&c);
-    if (ckpt_config(&f, &c, err) != 0) fatal(EXIT_FAIL, "%s: %s", flags.ckpt, err);
+    if (ckpt_check_origin(&f, flags.ckpt, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    if (!st_meta_get(&f, "config")) {
+        /* weights from elsewhere (PyTorch): the model is what --model and its flags say */
+        if (!config_given(&flags, "model"))
+            fatal(EXIT_USAGE, "eval: %s holds no model description (not written by train): give "
+                  "--model", flags.ckpt);
+        c = flags;
+        if (resolve_model(&c, err) != 0) fatal(EXIT_USAGE, "--model: %s", err);
+        config_finalize(&c);
+    } else if (ckpt_config(&f, &c, err) != 0) {
+        fatal(EXIT_FAIL, "%s: %s", flags.ckpt, err);
+    } else if (config_given(&flags, "model") && strcmp(flags.model, c.model)) {
+        fatal(EXIT_USAGE, "--model: %s holds its own model (%s); --model is for files without one",
+              flags.ckpt, c.model);
+    }
     if (config_given(&flags, "data")) strcpy(c.data, flags.data);
     c.threads = flags.threads;
     Trainer t;

@@ -3,6 +3,7 @@
  * inspected too. */
 #include "commands/inspect.h"
 #include "formats/json.h"
+#include "run/checkpoint.h"
 #include "run/rundir.h"
 #include "util/util.h"
 
@@ -99,7 +100,7 @@ int cmd_inspect(int argc, char **argv) {
     else strcpy(path, arg);
     StFile f;
     char err[ERR_LEN];
-    if (st_read(path, &f, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    if (st_read(path, &f, err) != 0 || ckpt_check_origin(&f, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 
     /* the model's tensors, then (in files a run can resume from) the optimizer's state */
     long total = 0;
