@@ -80,6 +80,16 @@ void net_alloc(Net *n, int capacity) {
     n->counters = xcalloc((size_t)(n->n_counters ? n->n_counters : 1), sizeof(int64_t));
 }
 
+double net_alloc_floats(const Net *n, int capacity) {
+    double floats = 0;
+    for (int v = 0; v < n->n_values; v++) floats += (v ? 2.0 : 1.0) * capacity * n->value_dim[v];
+    for (int i = 0; i < n->n_nodes; i++) {
+        const LayerDef *def = layer_table[n->nodes[i].kind];
+        if (def->scratch) floats += (double)def->scratch(&n->nodes[i], capacity);
+    }
+    return floats + 2.0 * n->n_params + n->n_buffers + 2.0 * n->n_counters;
+}
+
 void net_alloc_r(Net *n) {
     if (n->rvalue[0]) return;
     for (int v = 0; v < n->n_values; v++) {

@@ -99,6 +99,8 @@ void net_init(Net *n, int input_dim);
 int net_add(Net *n, LayerKind kind, double arg, char *err);
 /* Allocates every buffer for `capacity` rows (zeroed; buffers get their layer's init). */
 void net_alloc(Net *n, int capacity);
+/* What net_alloc(n, capacity) would allocate, in floats (counted before allocating it). */
+double net_alloc_floats(const Net *n, int capacity);
 /* Allocates the R-op buffers (once; Hessian-vector products need them). */
 void net_alloc_r(Net *n);
 void net_free(Net *n);

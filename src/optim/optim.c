@@ -46,6 +46,22 @@ static int slot_states(const OptimDef *def, const OptimHyper *h, const OptTensor
     return n;
 }
 
+/* The state tensors of one parameter tensor, of either kind of row. */
+static int tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
+    return def->step ? slot_states(def, h, t, out) : def->state_spec(h, t, out);
+}
+
+long optim_state_floats(const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
+                        int n_tensors) {
+    OptState s[OPTIM_MAX_TENSOR_STATE];
+    long total = 0;
+    for (int k = 0; k < n_tensors; k++) {
+        int n = tensor_states(def, h, &tensors[k], s);
+        for (int i = 0; i < n; i++) total += s[i].size;
+    }
+    return total;
+}
+
 /* The element-wise work list: every tensor cut into slices of at most OPT_SLICE elements,
  * each with its tensor's weight decay and state pointers. The rules are element-wise, so the
  * slices can be updated in parallel with the same result for any thread count. */
@@ -105,7 +121,7 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
         o->wd[k] = t->role != ROLE_WEIGHT && !h->wd_bias ? 0.0f : (float)h->wd;
         o->state_first[k] = o->n_states;
         OptState *s = &o->states[o->n_states];
-        int n = def->step ? slot_states(def, h, t, s) : def->state_spec(h, t, s);
+        int n = tensor_states(def, h, t, s);
         for (int i = 0; i < n; i++) {
             s[i].tensor = k;
             if (!def->step) s[i].slot = -1;

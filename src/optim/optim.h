@@ -132,6 +132,9 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
 /* One update of params from grads: t = 1-based count of updates applied including this
  * one; momentum, when not NAN, replaces the momentum or beta1 for this step (onecycle). */
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum);
+/* Floats of state optim_init would allocate (counted before allocating it). */
+long optim_state_floats(const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
+                        int n_tensors);
 /* Bytes of optimizer state. */
 long optim_state_bytes(const Optim *o);
 void optim_free(Optim *o);

@@ -17,7 +17,8 @@ const OptDef opts[] = {
      "train on the first N images left after --val (0 = all)"},
 
     {"model", T_STR, F(model), "784-256-256-10", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "model",
-     "layer sizes IN-H1-...-OUT, or a model file (models/NAME.model)"},
+     "layer sizes IN-H1-...-OUT (at most 16 Linear layers), a list of layers (at most 63 layers), "
+     "or a model file (models/NAME.model)"},
     {"act", T_STR, F(act), "relu", "relu|tanh|sigmoid|gelu", NULL, 0, 0, 0, 0, OPT_KEEP, "model",
      "hidden activation"},
     {"norm", T_STR, F(norm), "none", "none|layer|batch", NULL, 0, 0, 0, 0, OPT_KEEP, "model",

@@ -86,6 +86,7 @@ int resolve_model(Config *c, char *err) {
     }
     char path[PATH_LEN + 32];
     snprintf(path, sizeof path, "%s", c->model);
+    if (path_lookup_error(path)) return errf(err, "%s: %s", path, strerror(path_lookup_error(path)));
     if (!is_file(path)) snprintf(path, sizeof path, "models/%s.model", c->model);
     if (is_file(path)) {
         if (apply_model_file(c, path, err) != 0) return -1;

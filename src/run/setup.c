@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "nn/layers.h"
 #include "nn/model.h"
+#include "run/memguard.h"
 #include "run/resolve.h"
 #include "util/util.h"
 
@@ -57,7 +58,23 @@ static void check_batch_statistics(const Trainer *t, long batch) {
               "--subset", batch, n);
 }
 
-static void build_network(Trainer *t, SetupKind kind) {
+/* Bytes of the loaded images and labels. */
+static double data_bytes(const Dataset *d) {
+    return (double)d->n * (d->dim + 1);
+}
+
+/* Before anything of the network is allocated: the whole fits in memory, and the weights
+ * file holds its tensors. */
+static void check_fits(Trainer *t, SetupKind kind, int capacity, const StFile *weights,
+                       const char *weights_path) {
+    char err[ERR_LEN];
+    if (memguard_check(&t->net, capacity, &t->c, kind == SETUP_TRAIN,
+                       data_bytes(&t->train_all) + data_bytes(&t->test), err) != 0)
+        fatal(EXIT_FAIL, "--model %s: %s", t->c.model, err);
+    if (weights && ckpt_check_model(weights, &t->net, weights_path, err) != 0) fatal(EXIT_FAIL, "%s", err);
+}
+
+static void build_network(Trainer *t, SetupKind kind, const StFile *weights, const char *weights_path) {
     Config *c = &t->c;
     char err[ERR_LEN];
     ModelSpec spec;
@@ -87,6 +104,7 @@ static void build_network(Trainer *t, SetupKind kind) {
             capacity = (int)(batch < MAX_CHUNK ? batch : MAX_CHUNK);
         }
     }
+    check_fits(t, kind, capacity, weights, weights_path);
     net_alloc(&t->net, capacity);
     t->labels = xmalloc(sizeof(int) * (size_t)capacity);
     t->scratch_idx = xmalloc(sizeof(int) * (size_t)capacity);
@@ -112,18 +130,18 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     kernels_set_threads((int)c->threads);
     kernels_set_denormals(!strcmp(c->denormals, "flush"));
     load_data(t, kind);
-    build_network(t, kind);
+    StFile init = {0};
+    if (!weights && t->c.init[0]) {
+        char err[ERR_LEN];
+        if (st_read(t->c.init, &init, err) != 0) fatal(EXIT_FAIL, "%s", err);
+        weights = &init;
+        weights_path = t->c.init;
+    }
+    build_network(t, kind, weights, weights_path);
     net_init_params(&t->net, (uint64_t)t->c.seed);
     rng_seed(&t->net.dropout_rng, (uint64_t)t->c.seed, STREAM_DROPOUT);
-    if (weights) {
-        load_weights(t, weights, weights_path);
-    } else if (t->c.init[0]) {
-        StFile f;
-        char err[ERR_LEN];
-        if (st_read(t->c.init, &f, err) != 0) fatal(EXIT_FAIL, "%s", err);
-        load_weights(t, &f, t->c.init);
-        st_free(&f);
-    }
+    if (weights) load_weights(t, weights, weights_path);
+    st_free(&init);
     t->st.best_val_loss = INFINITY;
     t->st.best_step = -1;
     if (kind == SETUP_EVAL) return;
