@@ -1,5 +1,6 @@
 /* loop.c: the training loop and the end of a run, see loop.h. */
 #include "run/loop.h"
+#include "run/recover.h"
 #include "run/rundir.h"
 #include "run/runplot.h"
 #include "util/util.h"
@@ -17,8 +18,10 @@ static void save_checkpoint(Run *run, const char *file, int with_optimizer) {
     char path[RUN_DIR_LEN + 64], err[ERR_LEN];
     rundir_path(run->log.dir, file, path, sizeof path);
     trainer_capture_rng(t);
+    t->st.log_bytes = run->log.bytes;
     if (ckpt_save(path, &t->net, &t->c, &t->st, with_optimizer ? &t->opt : NULL, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
+    if (!strcmp(file, RUN_LAST)) run->saved_step = t->st.step;
 }
 
 static int eval_due(const Trainer *t) {
@@ -106,6 +109,11 @@ void run_loop(Run *run) {
     if (t->c.log_layers) layer_columns(&t->net, &extra);
     if (runlog_open(&run->log, &t->c, run->t.c.resume[0] ? t->st.step : -1, extra.s, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
+    run->saved_step = t->st.step;   /* a resumed run: the checkpoint it starts from */
+    if (!t->c.resume[0]) {   /* the initial state: the run directory can be resumed from the start */
+        save_checkpoint(run, RUN_LAST, 1);
+        if (rundir_publish(run->log.dir, &t->c, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    }
     sb_free(&extra);
     if (t->c.log_layers || t->c.overfit) run->prev_params = xalloc_floats((size_t)t->net.n_params);
     double *extra_values = xmalloc(sizeof(double) * 4 * NET_MAX_NODES);
@@ -117,6 +125,7 @@ void run_loop(Run *run) {
     run->stopped = "completed";
     run->first_loss = NAN;
     run->overfit_loss = NAN;
+    if (t->st.step >= t->total_steps && t->st.stopped[0]) recover_end(run);   /* only the end is redone */
     while (t->st.step < t->total_steps) {
         double lr = sched_lr(&t->sched, t->st.step, t->total_steps);
         double momentum = sched_momentum(&t->sched, t->st.step, t->total_steps);
@@ -128,8 +137,8 @@ void run_loop(Run *run) {
             if (!t->c.skip_nonfinite)
                 fatal(EXIT_FAIL, "non-finite %s at step %ld (lr %.3g): the lr may be too high; try a "
                       "lower --lr, --warmup or --clip (or --skip-nonfinite). %s/" RUN_LAST
-                      " holds the last good state", isfinite(r.loss) ? "gradient norm" : "loss",
-                      t->st.step + 1, lr, run->log.dir);
+                      " holds the state of step %ld", isfinite(r.loss) ? "gradient norm" : "loss",
+                      t->st.step + 1, lr, run->log.dir, run->saved_step);
             trainer_skip_step(t, r.n);
         }
         long step = t->st.step;
@@ -149,6 +158,8 @@ void run_loop(Run *run) {
             LogRow row = {step, epoch, r.lr, r.loss, r.acc, r.grad_norm, va.loss, va.acc, sps, t->st.skipped};
             runlog_row(&run->log, &row, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0);
         }
+        snprintf(t->st.stopped, sizeof t->st.stopped, "%s",
+                 !last ? "" : early ? "early-stop" : run->overfit_done ? "overfit" : "completed");
         if ((t->c.ckpt_every > 0 && step % t->c.ckpt_every == 0) || last || stop_signal) {
             save_checkpoint(run, RUN_LAST, 1);
             if (t->c.keep > 0 && !last && !stop_signal) keep_checkpoint(run);
@@ -162,9 +173,9 @@ void run_loop(Run *run) {
             break;
         }
         if (run->overfit_done) { run->stopped = "overfit"; break; }
-        if (stop_signal) { run->stopped = "interrupted"; break; }
+        if (stop_signal && !last) { run->stopped = "interrupted"; break; }   /* at the last step: done */
     }
-    run->signal = stop_signal;
+    run->signal = !strcmp(run->stopped, "interrupted") ? stop_signal : 0;
     free(extra_values);
 }
 
@@ -210,13 +221,15 @@ int run_finish(Run *run, double wall_start) {
         .stopped = run->stopped, .skipped_steps = t->st.skipped, .params = t->net.n_params,
         .seed = t->c.seed,
     };
-    runlog_summary(&run->log, &s);
     char title[256];
     run_title(&t->c, title, sizeof title);
-    if (runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) != 0) warn("%s", err);
+    int plotted = runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) == 0;
+    if (!plotted) warn("%s", err);
     print_report(run, tr, va, te);
-    int rc = 0;
-    if (t->c.overfit) rc = overfit_verdict(run, run->overfit_done ? run->overfit_loss : tr.loss);
+    runlog_summary(&run->log, &s);   /* last: a final summary.json means the run's files are all there */
+    int rc = plotted ? 0 : EXIT_FAIL;
+    if (t->c.overfit && overfit_verdict(run, run->overfit_done ? run->overfit_loss : tr.loss) != 0)
+        rc = EXIT_FAIL;
     if (run->signal) {
         fprintf(stderr, "train: interrupted at step %ld: state saved; continue with: ./train --resume %s\n",
                 t->st.step, run->log.dir);

@@ -23,6 +23,7 @@ typedef struct {
     int overfit_done;         /* --overfit: the examples are memorised */
     double overfit_loss;
     int signal;               /* the signal that stopped the run, or 0 */
+    long saved_step;          /* the step of the latest last.safetensors */
 } Run;
 
 /* Opens the run's log (a new run directory, or the resumed one's) and runs the loop. */

@@ -14,7 +14,9 @@
 
 typedef struct {
     char dir[PATH_LEN + 300];    /* the run directory */
-    FILE *csv;
+    int fd;                      /* log.csv, appended to; -1 when not open */
+    StrBuf pending;              /* rows not yet written */
+    long bytes;                  /* the length of log.csv once they are */
     int quiet, tty;
     double start, last_line;
     long last_line_step;
@@ -30,17 +32,21 @@ typedef struct {
 
 /* Sets up the progress display only (no log file): for commands that keep no log.csv. */
 void runlog_init(RunLog *r, const Config *c);
-/* Creates runs_dir/run (refusing to touch an existing one unless force) and writes
- * config.json and the log header (the standard columns, then extra_columns: "" or ",a,b").
- * With resume_step >= 0 it reopens the run instead and drops log rows after resume_step
- * (they are about to be recomputed). */
+/* Stages a new run directory (rundir_stage: refusing to touch an existing one unless force,
+ * config.json written) and starts the log with its header (the standard columns, then
+ * extra_columns: "" or ",a,b"); the caller publishes the directory. With resume_step >= 0 it
+ * reopens the resumed run's log instead (already cut at the checkpoint by recover_log),
+ * checks its header and rewrites config.json. */
 int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_columns,
                 char *err);
 /* Appends a row; extra[0..n_extra) fill the extra columns (NAN: empty cell). */
 void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra);
-/* Puts every row so far on disk: done before each checkpoint, so that the rows a resumed run
- * keeps (those up to the checkpoint's step) are all there after a crash. */
+/* Puts every row so far on disk (written and fsynced; r->bytes is then the log's length):
+ * done before each checkpoint, which records that length, so that the rows a resumed run
+ * keeps (those up to the checkpoint's step) are all there after a crash. A failed write or
+ * sync ends the process (exit 1, "train: <path>: write failed: <errno text>"). */
 void runlog_flush(RunLog *r);
+/* Flushes and closes the log (a failure ends the process as above). */
 void runlog_close(RunLog *r);
 
 /* summary.json: the run's final figures (README: Files) */
