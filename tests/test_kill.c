@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#define RESUME_KILLS 16   /* the resume's repairs and its first best.safetensors */
 #define SHORT "--data " TINY " --val 100 --model 784-16-10 --steps 8 --ckpt-every 4 --log-every 2 " \
               "--eval-every 4 --threads 1 --runs-dir " RUNS
 
@@ -58,8 +59,32 @@ static void test_kill_at_every_operation(void) {
     CHECK(resumed > 0 && restarted > 0);
 }
 
+/* The resume itself, killed at each of its first operations (its repairs: temporary files
+ * removed, log.csv cut, config.json rewritten; then the writes of its first evaluation), and
+ * resumed again: the same end. The run it resumes was killed as step 4's checkpoint was
+ * renamed into place, so its log holds rows (steps 2 and 4) that the resume must cut. */
+static void test_kill_the_resume(void) {
+    int failures = 0;
+    for (int k = 1; k <= RESUME_KILLS; k++) {
+        char env[64];
+        sh("rm -rf " RUNS "/r");
+        int rc = faulty("FAULT_NOSYNC=1 FAULT_FILE=last.safetensors FAULT_OPS=rename FAULT_AT=2", SHORT " --run r");
+        snprintf(env, sizeof env, "FAULT_NOSYNC=1 FAULT_AT=%d", k);
+        int killed = faulty(env, "--resume " RUNS "/r") == -1;
+        int again = faulty("FAULT_NOSYNC=1", "--resume " RUNS "/r");
+        int ok = rc == -1 && killed && again == 0 && same_run("ref", "r") &&
+                 sh_status("ls -a " RUNS "/r | grep -q '\\.tmp\\.'") == 1;
+        if (!ok && failures++ < 5) {
+            fprintf(stderr, "  the resume killed at its operation %d (then exit %d):\n", k, again);
+            sh("cat " RUNS "/last.err >&2");
+        }
+    }
+    CHECK(failures == 0);
+}
+
 int main(void) {
     if (sh("rm -rf " RUNS " && mkdir -p " RUNS) != 0 || fault_setup() != 0) return 1;
     RUN(test_kill_at_every_operation);
+    RUN(test_kill_the_resume);
     return test_summary();
 }
