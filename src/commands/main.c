@@ -10,6 +10,7 @@
 #include "commands/train.h"
 #include "optim/optim.h"
 #include "run/config.h"
+#include "run/optim_memory.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -18,7 +19,7 @@
 
 static int cmd_optimizers(int argc, char **argv) {
     (void)argc; (void)argv;
-    optim_print_help(stdout);
+    optim_print_help(stdout, optim_default_memory, OPTIM_MEMORY_MODEL);
     return 0;
 }
 

@@ -177,7 +177,12 @@ static int is_set(const Config *c, const char *name) {
 
 void config_finalize(Config *c) {
     const OptimDef *o = optim_find(c->opt);
+    /* a wrapper (lookahead) reads --inner, and takes the defaults and flags of what it wraps */
+    const OptimDef *in = reads_flag(o->flags, "inner") ? optim_find(c->inner) : NULL;
+    if (in && reads_flag(in->flags, "inner"))
+        fatal(EXIT_USAGE, "--inner: %s cannot wrap itself (choose another optimizer)", in->name);
     apply_defaults(c, o->defaults);
+    if (in) apply_defaults(c, in->defaults);
     if (c->overfit) {   /* nothing may stand between the model and memorising N examples */
         c->subset = c->overfit;
         c->val = 0;
@@ -192,8 +197,11 @@ void config_finalize(Config *c) {
         c->gamma = !strcmp(c->schedule, "exp") ? 0.999 : !strcmp(c->schedule, "cyclic") ? 0.9999 : 0.1;
     for (int i = 0; i < N_OPTS; i++) {
         if (!c->given[i]) continue;
-        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name))
-            fatal(EXIT_USAGE, "--%s: not used by --opt %s (it reads --lr %s)", opts[i].name, o->name, o->flags);
+        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name) &&
+            !(in && reads_flag(in->flags, opts[i].name)))
+            fatal(EXIT_USAGE, "--%s: not used by --opt %s%s%s (it reads --lr %s%s%s)", opts[i].name,
+                  o->name, in ? " --inner " : "", in ? in->name : "", o->flags, in ? " " : "",
+                  in ? in->flags : "");
         if ((opts[i].flags & OPT_SCHED) && !reads_flag(s->flags, opts[i].name))
             fatal(EXIT_USAGE, "--%s: not used by --schedule %s (it reads --lr --warmup%s%s)", opts[i].name,
                   s->name, s->flags[0] ? " " : "", s->flags);

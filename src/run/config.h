@@ -31,6 +31,10 @@ typedef struct {
     double lr, momentum, dampening, beta1, beta2, eps, wd;
     double alpha, lr_decay, initial_accumulator, momentum_decay;
     int nesterov, wd_bias, centered, amsgrad;
+    double rho, beta2_decay, eps2, clip_threshold, trust_coeff, ns_eps, matrix_eps, lookahead_alpha;
+    long ns_steps, block, precond_every, lookahead_k;
+    int trust_clip;
+    char muon_adjust[24], inner[16];
     /* schedule and clipping */
     char schedule[16];
     long warmup;
