@@ -292,7 +292,8 @@ const OptimDef optim_table[] = {
      "d = g + wd p; weights: d *= eta ||p|| / (||g|| + wd ||p|| + eps); sgd momentum on d", NULL},
     {"lookahead", PER_TENSOR(lookahead_step, lookahead_state), "lr=1e-3 wd=0.01 eps=1e-8",
      "--inner --lookahead-k --lookahead-alpha", CYCLES_INNER,
-     "the --inner optimizer's step; every k steps slow += alpha (p - slow), p = slow", lookahead_prepare},
+     "the --inner optimizer's step (its flags and defaults apply); every k steps slow += alpha (p - slow), p = slow",
+     lookahead_prepare},
     {"muon", PER_TENSOR(muon_step, muon_state), "lr=1e-3 wd=0.1 eps=1e-8 momentum=0.95 nesterov=on",
      "--momentum --nesterov --ns-steps --ns-eps --muon-adjust --beta1 --beta2 --eps --wd", CYCLES_MOMENTUM,
      "2-D weights: B = lerp(B, g, 1-mu); O = NewtonSchulz5(nesterov ? lerp(g, B, mu) : B); "

@@ -35,6 +35,7 @@ static void tridiagonalise(int n, double *a, double *d, double *e, double *v, do
         for (int i = 0; i < m; i++) {
             const double *ai = a + (long)(o + i) * n + o;
             double s = 0;
+            _Pragma("omp simd reduction(+:s)")
             for (int j = 0; j < m; j++) s += ai[j] * u[j];
             p[i] = beta * s;
             pu += p[i] * u[i];
@@ -42,17 +43,21 @@ static void tridiagonalise(int n, double *a, double *d, double *e, double *v, do
         double half = beta * pu / 2;
         for (int i = 0; i < m; i++) p[i] -= half * u[i];
         for (int i = 0; i < m; i++) {
-            double *ai = a + (long)(o + i) * n + o;
-            for (int j = 0; j < m; j++) ai[j] -= u[i] * p[j] + p[i] * u[j];
+            double *ai = a + (long)(o + i) * n + o, ui = u[i], pi = p[i];
+            _Pragma("omp simd")
+            for (int j = 0; j < m; j++) ai[j] -= ui * p[j] + pi * u[j];
         }
         /* v <- H v: rows o.. of v less beta u (u^T v) */
         memset(row, 0, sizeof(double) * (size_t)n);
         for (int i = 0; i < m; i++) {
             const double *vi = v + (long)(o + i) * n;
-            for (int j = 0; j < n; j++) row[j] += u[i] * vi[j];
+            double ui = u[i];
+            _Pragma("omp simd")
+            for (int j = 0; j < n; j++) row[j] += ui * vi[j];
         }
         for (int i = 0; i < m; i++) {
             double *vi = v + (long)(o + i) * n, f = beta * u[i];
+            _Pragma("omp simd")
             for (int j = 0; j < n; j++) vi[j] -= f * row[j];
         }
     }
@@ -102,6 +107,7 @@ int symeig(int n, double *a, double *w, double *v, double *work) {
                 x = e[k];
             }
             double *vk = v + (long)k * n, *vk1 = vk + n;
+            _Pragma("omp simd")
             for (int j = 0; j < n; j++) {
                 double f = vk[j], g = vk1[j];
                 vk[j] = c * f - s * g;
@@ -135,6 +141,7 @@ int inverse_root(int n, const float *s, int p, double ridge_eps, float *root, do
             for (int r = 0; r < n; r++) {
                 double fr = f * vi[r];
                 double *ar = a + (long)r * n;
+                _Pragma("omp simd")
                 for (int c = 0; c < n; c++) ar[c] += fr * vi[c];
             }
         }
