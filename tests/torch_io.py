@@ -1,4 +1,4 @@
-"""Helpers of the PyTorch parity scripts (tests/torch_*_parity.py): MNIST's IDX files as
+"""Shared by the PyTorch parity scripts (tests/torch_*_parity.py): MNIST's IDX files as
 tensors, and safetensors files written and read without the safetensors package."""
 import gzip
 import json
