@@ -1,6 +1,7 @@
 /* memguard.c: the memory a model needs against the machine's, see memguard.h. */
 #include "run/memguard.h"
 #include "optim/optim.h"
+#include "run/checkpoint.h"
 #include "run/resolve.h"
 #include "util/machine.h"
 #include "util/util.h"
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 
 int memguard_check(const Net *n, int capacity, const Config *c, int training, double other_bytes,
-                   char *err) {
+                   const StFile *weights, const char *weights_path, char *err) {
     double floats = net_alloc_floats(n, capacity);
     if (training) {
         OptTensor *list = xcalloc((size_t)n->n_tensors + 1, sizeof(OptTensor));
@@ -18,12 +19,12 @@ int memguard_check(const Net *n, int capacity, const Config *c, int training, do
         free(list);
     }
     double need = 4.0 * floats + other_bytes, have = machine_memory_bytes();
-    if (need <= have) return 0;
+    if (need <= have) return weights ? ckpt_check_model(weights, n, weights_path, err) : 0;
     char need_s[32], have_s[32], state[48] = "";
     format_bytes(need, need_s, sizeof need_s);
     format_bytes(have, have_s, sizeof have_s);
     if (training) snprintf(state, sizeof state, ", %s's state", c->opt);
-    return errf(err, "needs about %s of memory (%ld parameters: weights, gradients%s and the "
-                "activations of %d rows), more than this machine's %s", need_s, n->n_params, state,
-                capacity, have_s);
+    return errf(err, "--model %s: needs about %s of memory (%ld parameters: weights, gradients%s "
+                "and the activations of %d rows), more than this machine's %s", c->model, need_s,
+                n->n_params, state, capacity, have_s);
 }

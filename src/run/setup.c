@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "nn/layers.h"
 #include "nn/model.h"
+#include "run/datainfo.h"
 #include "run/memguard.h"
 #include "run/resolve.h"
 #include "util/util.h"
@@ -33,6 +34,7 @@ static void load_data(Trainer *t, SetupKind kind) {
     if (t->test.rows != t->train_all.rows || t->test.cols != t->train_all.cols)
         fatal(EXIT_FAIL, "%s: test images are %dx%d but training images %dx%d", c->data,
               t->test.rows, t->test.cols, t->train_all.rows, t->train_all.cols);
+    data_defaults(c, &t->train_all, &t->test);   /* --val, --model unset; class names */
     long n = t->train_all.n;
     if (c->val >= n) fatal(EXIT_USAGE, "--val: %ld leaves no training data (%ld images)", c->val, n);
     if (c->subset > n - c->val)
@@ -61,17 +63,6 @@ static void check_batch_statistics(const Trainer *t, long batch) {
 /* Bytes of the loaded images and labels. */
 static double data_bytes(const Dataset *d) {
     return (double)d->n * (d->dim + 1);
-}
-
-/* Before anything of the network is allocated: the whole fits in memory, and the weights
- * file holds its tensors. */
-static void check_fits(Trainer *t, SetupKind kind, int capacity, const StFile *weights,
-                       const char *weights_path) {
-    char err[ERR_LEN];
-    if (memguard_check(&t->net, capacity, &t->c, kind == SETUP_TRAIN,
-                       data_bytes(&t->train_all) + data_bytes(&t->test), err) != 0)
-        fatal(EXIT_FAIL, "--model %s: %s", t->c.model, err);
-    if (weights && ckpt_check_model(weights, &t->net, weights_path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 }
 
 static void build_network(Trainer *t, SetupKind kind, const StFile *weights, const char *weights_path) {
@@ -104,7 +95,10 @@ static void build_network(Trainer *t, SetupKind kind, const StFile *weights, con
             capacity = (int)(batch < MAX_CHUNK ? batch : MAX_CHUNK);
         }
     }
-    check_fits(t, kind, capacity, weights, weights_path);
+    /* before anything of the network is allocated: it fits in memory, the file holds it */
+    if (memguard_check(&t->net, capacity, &t->c, kind == SETUP_TRAIN, data_bytes(&t->train_all) +
+                       data_bytes(&t->test), weights, weights_path, err) != 0)
+        fatal(EXIT_FAIL, "%s", err);
     net_alloc(&t->net, capacity);
     t->labels = xmalloc(sizeof(int) * (size_t)capacity);
     t->scratch_idx = xmalloc(sizeof(int) * (size_t)capacity);
@@ -155,6 +149,7 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     t->group_idx = xmalloc(sizeof(int) * (size_t)group);
     t->steps_per_epoch = sampler_steps_per_epoch(&t->sampler);
     t->total_steps = c->steps ? c->steps : c->epochs * t->steps_per_epoch;
+    config_check_run_length(&t->c, t->total_steps);
 }
 
 void trainer_capture_rng(Trainer *t) {
