@@ -2,6 +2,7 @@
  * of the parallel element-wise update, one step. */
 #include "optim/optim.h"
 #include "kernels/kernels.h"
+#include "optim/closure.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -99,13 +100,16 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->wd = xmalloc(sizeof(float) * (size_t)(n_tensors ? n_tensors : 1));
     o->states = xmalloc(sizeof(OptState) * (size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1));
     o->state_first = xmalloc(sizeof(int) * (size_t)(n_tensors + 1));
+    o->rule = optim_closure_rule(def->name);
     for (int k = 0; k < n_tensors; k++) {
         const OptTensor *t = &o->tensors[k];
         /* weight decay is for weights: biases and norm parameters only with --wd-bias */
         o->wd[k] = t->role != ROLE_WEIGHT && !h->wd_bias ? 0.0f : (float)h->wd;
         o->state_first[k] = o->n_states;
         OptState *s = &o->states[o->n_states];
-        int n = def->step ? slot_states(def, h, t, s) : def->state_spec(h, t, s);
+        const OptimClosureRule *cr = o->rule;
+        int n = def->step ? slot_states(def, h, t, s) : def->state_spec ? def->state_spec(h, t, s) : 0;
+        if (k == 0 && cr && cr->flat_state) n += cr->flat_state(h, n_params, s + n);
         for (int i = 0; i < n; i++) {
             s[i].tensor = k;
             if (!def->step) s[i].slot = -1;
@@ -117,6 +121,11 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->state_first[n_tensors] = o->n_states;
     o->state = xalloc_floats((size_t)o->n_state);
     if (def->step) plan_slices(o);
+    if (o->rule) {
+        rng_seed(&o->rng, h->seed, STREAM_OPTIM);
+        long floats = o->rule->scratch_floats ? o->rule->scratch_floats(h, n_params) : 0;
+        if (floats) o->scratch = xalloc_floats((size_t)floats);
+    }
 }
 
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum) {
@@ -125,6 +134,9 @@ void optim_step(Optim *o, float *params, const float *grads, long t, float lr, d
         if (o->def->cycles == CYCLES_MOMENTUM) h.momentum = momentum;
         else if (o->def->cycles == CYCLES_BETA1) h.beta1 = momentum;
     }
+    h.lr = lr;
+    const OptimClosureRule *cr = o->rule;
+    if (cr && cr->flat_step) { cr->flat_step(o, &h, params, t, lr); return; }
     if (o->def->prepare) o->def->prepare(o, &h, t);
     if (o->def->step) {
         OptimElemFn step = o->def->step;
@@ -133,6 +145,7 @@ void optim_step(Optim *o, float *params, const float *grads, long t, float lr, d
             const OptSlice *s = &o->slices[i];
             step(&h, s->size, params + s->offset, grads + s->offset, s->state, t, lr, s->wd);
         }
+        if (cr && cr->after_step) cr->after_step(o, &h, params, t, lr);
         return;
     }
     float *state[OPTIM_MAX_TENSOR_STATE];
@@ -155,5 +168,6 @@ void optim_free(Optim *o) {
     free(o->states);
     free(o->state_first);
     free(o->slices);
+    free(o->scratch);
     memset(o, 0, sizeof *o);
 }
