@@ -17,7 +17,11 @@
  *   skipped         updates skipped for a non-finite gradient (--skip-nonfinite)
  *   bad_evals       evaluations without improvement since the best (--early-stop)
  *   optimizer       the optimizer's name
+ *   optimizer_scalars, optimizer_rng   the running scalars ("name=value ...") and random
+ *                   stream of optimizers that keep them (lbfgs, sf-*, sophia: optim/closure.h)
  *   crc32           of the tensor data (written and checked by safetensors.c)
+ * With weight averaging (run/averaging.h) the model tensors are the averaged model's, and
+ * the trained model's are beside them as raw.<name> (with n_averaged, I64).
  * Files of format 1 (the optimizer state as base64 metadata, n_slots x n_params floats,
  * slot-major) are read too. */
 #ifndef RUN_CHECKPOINT_H
@@ -39,6 +43,8 @@ typedef struct {
     double train_seconds;
     long skipped;           /* steps whose update --skip-nonfinite skipped */
     long bad_evals;         /* evaluations since the best one (--early-stop) */
+    const StTensor *extra;  /* more tensors to write (weight averaging's raw.<name>), or NULL */
+    int n_extra;
 } TrainState;
 
 /* Writes (atomically) the model, config, state and, when o is not NULL, the optimizer. */

@@ -4,6 +4,7 @@
 #include "run/options.h"
 #include "optim/optim.h"
 #include "optim/sched.h"
+#include "run/group.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -218,6 +219,8 @@ void config_finalize(Config *c) {
         fatal(EXIT_USAGE, "--init: cannot be combined with --resume (the run has its own weights)");
     if (c->resume[0] && c->force)
         fatal(EXIT_USAGE, "--force: cannot be combined with --resume (it would delete the run)");
+    group_check_options(c);
+    averaging_check_options(c);
 }
 
 static void json_key(StrBuf *b, const char *name) {

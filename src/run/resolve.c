@@ -129,6 +129,11 @@ OptimHyper resolve_optim_hyper(const Config *c) {
         .lr_decay = c->lr_decay, .initial_accumulator = c->initial_accumulator,
         .momentum_decay = c->momentum_decay, .nesterov = c->nesterov, .centered = c->centered,
         .amsgrad = c->amsgrad, .cycled = s->cycles_momentum && c->cycle_momentum,
+        .max_iter = c->max_iter, .max_eval = c->max_eval ? c->max_eval : c->max_iter * 5 / 4,
+        .history_size = c->history_size, .hess_every = c->hess_every,
+        .tolerance_grad = c->tolerance_grad, .tolerance_change = c->tolerance_change, .r = c->r,
+        .weight_lr_power = c->weight_lr_power, .rho = c->rho,
+        .strong_wolfe = !strcmp(c->line_search, "strong_wolfe"), .seed = (uint64_t)c->seed,
     };
     return h;
 }

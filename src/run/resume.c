@@ -34,6 +34,7 @@ void resume_open(Resume *r, Config *c, int argc, char **argv) {
 void resume_apply(Resume *r, Trainer *t) {
     char err[ERR_LEN];
     if (ckpt_load_state(&r->file, &t->st, &t->opt, r->path, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    averaging_load(t, &r->file, r->path, 0);
     if (t->st.sampler_pos > t->train.n)
         fatal(EXIT_FAIL, "%s: sampler position %ld is past the %d training examples", r->path,
               t->st.sampler_pos, t->train.n);

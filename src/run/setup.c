@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "nn/layers.h"
 #include "nn/model.h"
+#include "run/group.h"
 #include "run/resolve.h"
 #include "util/util.h"
 
@@ -137,6 +138,8 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     t->group_idx = xmalloc(sizeof(int) * (size_t)group);
     t->steps_per_epoch = sampler_steps_per_epoch(&t->sampler);
     t->total_steps = c->steps ? c->steps : c->epochs * t->steps_per_epoch;
+    group_setup(t);
+    averaging_setup(t);
 }
 
 void trainer_capture_rng(Trainer *t) {
@@ -158,6 +161,7 @@ void trainer_free(Trainer *t) {
     if (t->training) {
         sampler_free(&t->sampler);
         optim_free(&t->opt);
+        averaging_free(&t->avg);
     }
     free(t->group_idx);
     free(t->labels);

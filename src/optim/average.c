@@ -1,0 +1,17 @@
+/* average.c: weight averages, see average.h. */
+#include "optim/average.h"
+#include "optim/flat.h"
+
+#include <string.h>
+
+void average_ema(float *avg, const float *p, long n, int64_t n_averaged, double decay) {
+    if (n_averaged == 0) { memcpy(avg, p, sizeof(float) * (size_t)n); return; }
+    float w = (float)(1.0 - decay);
+    for (long i = 0; i < n; i++) avg[i] = lerpf(avg[i], p[i], w);
+}
+
+void average_swa(float *avg, const float *p, long n, int64_t n_averaged) {
+    if (n_averaged == 0) { memcpy(avg, p, sizeof(float) * (size_t)n); return; }
+    float count = (float)(n_averaged + 1);
+    for (long i = 0; i < n; i++) avg[i] = avg[i] + (p[i] - avg[i]) / count;
+}
