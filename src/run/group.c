@@ -6,10 +6,9 @@
 #include <math.h>
 #include <string.h>
 
-/* One label per row drawn from softmax(z): the first class whose cumulative probability
- * exceeds u times the sum of exp(z - max z), u uniform in [0, 1) (24 random bits); sums in
- * double, in class order. */
-static void sample_labels(const float *z, int rows, int classes, Rng *rng, int *labels) {
+/* The first class whose cumulative exp(z - max z) exceeds u times their sum, u uniform in
+ * [0, 1) (24 random bits); sums in double, in class order. */
+void group_sample_labels(const float *z, int rows, int classes, Rng *rng, int *labels) {
     for (int i = 0; i < rows; i++) {
         const float *zi = z + (long)i * classes;
         float zmax = zi[0];
@@ -43,7 +42,7 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
         n->labels = sample_rng ? NULL : t->labels;
         net_forward(n, rows);
         if (sample_rng) {
-            sample_labels(net_logits(n), rows, net_output_dim(n), sample_rng, t->labels);
+            group_sample_labels(net_logits(n), rows, net_output_dim(n), sample_rng, t->labels);
             n->labels = t->labels;
         }
         p.loss_sum += n->loss_sum;

@@ -20,6 +20,8 @@ typedef struct {
  * softmax instead (one draw per example, in order), BatchNorm does not move its running
  * statistics and label smoothing is off; loss_sum and correct are then 0. */
 GroupPass group_pass(Trainer *t, int count, Rng *sample_rng);
+/* One label per row of z (rows x classes logits) drawn from softmax(z) with rng. */
+void group_sample_labels(const float *z, int rows, int classes, Rng *rng, int *labels);
 /* Gives the optimizer its closure over the trainer (after set-up of the optimizer). */
 void group_setup(Trainer *t);
 /* Refuses flags that do not make sense with the optimizers that call back (exit 2). */
