@@ -6,6 +6,7 @@
 #include "optim/average.h"
 #include "optim/closure.h"
 #include "optim/flat.h"
+#include "optim/rows.h"
 #include "run/group.h"
 
 #include <stdlib.h>
@@ -283,7 +284,7 @@ static void test_weight_averages(void) {
         CHECK(e == ema[k] && s == swa[k]);
     }
     /* torch.lerp's two forms: below 1/2 from the start, above it from the end */
-    CHECK(lerpf(1, 3, 0.25f) == 1.5f && lerpf(1, 3, 0.75f) == 2.5f && lerpf(2, 6, 1.0f) == 6.0f);
+    CHECK(torch_lerp(1, 3, 0.25f) == 1.5f && torch_lerp(1, 3, 0.75f) == 2.5f && torch_lerp(2, 6, 1.0f) == 6.0f);
 }
 
 /* The scalars and the stream go into checkpoint metadata as text and come back exactly. */

@@ -23,7 +23,7 @@ import sys
 import torch
 import torch.nn as nn
 
-from torch_common import load_safetensors, mnist, save_safetensors
+from torch_io import load_safetensors, mnist_train, save_safetensors
 
 STEPS, FACTOR, ENSEMBLE = 50, 3, 3
 TRAIN, WORK = sys.argv[1], sys.argv[2]
@@ -71,7 +71,7 @@ def distances(weights, losses, ref, ref_losses):
 
 
 def run_case(name, hidden, n, max_iter, line_search):
-    images, labels = mnist(n)
+    images, labels = mnist_train(n)
     torch.manual_seed(1)
     init = model_of(hidden).state_dict()
     path = os.path.join(WORK, f"init-{name}.safetensors")

@@ -13,13 +13,11 @@ import sys
 import torch
 import torch.nn as nn
 
-from torch_common import load_safetensors, mnist, save_safetensors
+from torch_io import as_close_as_torch, load_safetensors, mnist_train, save_safetensors
 
 N, STEPS = 512, 50
 TRAIN, WORK = sys.argv[1], sys.argv[2]
-
-
-images, labels = mnist(N)
+images, labels = mnist_train(N)
 
 
 def mlp(norm):
@@ -74,13 +72,7 @@ def run_case(norm, opt):
             print(f"  {name} {key}: {int(ours[key])} (PyTorch {int(r)}) {'ok' if same else 'FAIL'}")
             ok &= same
             continue
-        ours_err = (ours[key].double() - r).abs().max().item()
-        torch_err = (f32[key].double() - r).abs().max().item()
-        scale = r.abs().max().item()
-        good = ours_err <= 10 * torch_err + 1e-6 * scale
-        ok &= good
-        print(f"  {name} {key}: max |train - float64| {ours_err:.3g}, |torch float32 - float64| {torch_err:.3g} "
-              f"{'ok' if good else 'FAIL'}")
+        ok &= as_close_as_torch(f"{name} {key}", ours[key], r, f32[key], 10)
     model = mlp(norm)   # the file loads as it is, optimizer state aside
     model.load_state_dict({k: v for k, v in ours.items() if not k.startswith("optimizer.")})
     return ok

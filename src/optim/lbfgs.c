@@ -25,6 +25,7 @@
  * double, vectors float. */
 #include "optim/closure.h"
 
+#include <math.h>
 #include <string.h>
 
 enum { FUNC_EVALS, N_ITER, STEP_T, H_DIAG, PREV_LOSS, HIST_COUNT, HIST_FIRST };

@@ -19,12 +19,17 @@ const char *optim_names(void) {
     return names;
 }
 
-void optim_print_help(FILE *out) {
+void optim_print_help(FILE *out, OptimMemoryFn memory, const char *model) {
     fprintf(out, "optimizers (--opt NAME), with their defaults and update rules (README: Optimizers):\n");
     for (int i = 0; i < optim_count; i++) {
         const OptimDef *o = &optim_table[i];
         fprintf(out, "  %-9s defaults: %s\n            flags: --lr %s\n            %s\n", o->name,
                 o->defaults, o->flags, o->formula);
+        if (!memory) continue;
+        long bytes, params;
+        memory(o, &bytes, &params);
+        fprintf(out, "            state: %.2f bytes per parameter, %.3f MB for %s (%ld parameters)\n",
+                (double)bytes / (double)params, (double)bytes / 1e6, model, params);
     }
 }
 
@@ -71,6 +76,10 @@ static void plan_slices(Optim *o) {
     }
 }
 
+int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
+    return def->step ? slot_states(def, h, t, out) : def->state_spec ? def->state_spec(h, t, out) : 0;
+}
+
 int optim_net_tensors(const Net *n, OptTensor *out) {
     int count = 0;
     for (int i = 0; i < n->n_tensors; i++) {
@@ -98,7 +107,8 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->tensors = xmalloc(sizeof(OptTensor) * (size_t)(n_tensors ? n_tensors : 1));
     memcpy(o->tensors, tensors, sizeof(OptTensor) * (size_t)n_tensors);
     o->wd = xmalloc(sizeof(float) * (size_t)(n_tensors ? n_tensors : 1));
-    o->states = xmalloc(sizeof(OptState) * (size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1));
+    o->states = xcalloc((size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1), sizeof(OptState));
+    long scratch = 0;
     o->state_first = xmalloc(sizeof(int) * (size_t)(n_tensors + 1));
     o->rule = optim_closure_rule(def->name);
     for (int k = 0; k < n_tensors; k++) {
@@ -107,9 +117,13 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
         o->wd[k] = t->role != ROLE_WEIGHT && !h->wd_bias ? 0.0f : (float)h->wd;
         o->state_first[k] = o->n_states;
         OptState *s = &o->states[o->n_states];
-        const OptimClosureRule *cr = o->rule;
-        int n = def->step ? slot_states(def, h, t, s) : def->state_spec ? def->state_spec(h, t, s) : 0;
-        if (k == 0 && cr && cr->flat_state) n += cr->flat_state(h, n_params, s + n);
+        int n = optim_tensor_states(def, h, t, s);
+        if (n > 0 && s[n - 1].workspace) {   /* scratch, not state */
+            n--;
+            scratch = s[n].size > scratch ? s[n].size : scratch;
+            memset(&s[n], 0, sizeof s[n]);
+        }
+        if (k == 0 && o->rule && o->rule->flat_state) n += o->rule->flat_state(h, n_params, s + n);
         for (int i = 0; i < n; i++) {
             s[i].tensor = k;
             if (!def->step) s[i].slot = -1;
@@ -124,15 +138,17 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     if (o->rule) {
         rng_seed(&o->rng, h->seed, STREAM_OPTIM);
         long floats = o->rule->scratch_floats ? o->rule->scratch_floats(h, n_params) : 0;
-        if (floats) o->scratch = xalloc_floats((size_t)floats);
+        scratch = floats > scratch ? floats : scratch;
     }
+    o->scratch = xalloc_floats((size_t)(scratch ? scratch : 1));
 }
 
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum) {
     OptimHyper h = o->h;
     if (!isnan(momentum)) {
-        if (o->def->cycles == CYCLES_MOMENTUM) h.momentum = momentum;
-        else if (o->def->cycles == CYCLES_BETA1) h.beta1 = momentum;
+        OptimCycles cycles = o->def->cycles == CYCLES_INNER ? h.inner->cycles : o->def->cycles;
+        if (cycles == CYCLES_MOMENTUM) h.momentum = momentum;
+        else if (cycles == CYCLES_BETA1) h.beta1 = momentum;
     }
     h.lr = lr;
     const OptimClosureRule *cr = o->rule;

@@ -26,6 +26,8 @@
 #define OPTIM_MAX_STATE 3        /* state slots of an element-wise rule */
 #define OPTIM_MAX_SCALARS 8      /* running scalars of a rule (closure.h) */
 
+struct OptimDef;
+
 /* The hyper-parameters, resolved once from the options. */
 typedef struct {
     double wd;                   /* weight decay of weights (biases, norms: see wd_bias) */
@@ -35,15 +37,28 @@ typedef struct {
     int nesterov, centered, amsgrad;
     int cycled;                  /* the schedule cycles momentum or beta1 (onecycle) */
     double mu_product;           /* nadam: prod of mu_1..mu_t, filled by its prepare() */
+    double rho;                  /* adadelta; sophia */
+    double beta2_decay, eps2, clip_threshold;          /* adafactor */
+    double trust_coeff;          /* lars */
+    int trust_clip;              /* lars (LARC), lamb */
+    int ns_steps, muon_adjust;   /* muon: Newton-Schulz iterations, lr scaling (MUON_*) */
+    double ns_eps;
+    int block, precond_every;    /* shampoo */
+    double matrix_eps;
+    int lookahead_k;             /* lookahead */
+    double lookahead_alpha;
+    const struct OptimDef *inner;  /* lookahead: the row it wraps */
     /* lbfgs, sf-adamw/sf-sgd, sophia (optim/closure.h) */
     long max_iter, max_eval, history_size, hess_every;
-    double tolerance_grad, tolerance_change, r, weight_lr_power, rho;
+    double tolerance_grad, tolerance_change, r, weight_lr_power;
     int strong_wolfe;
     uint64_t seed;               /* seeds o->rng (Sophia's label sampling) */
     long examples;               /* examples in a full step, set by the trainer (Sophia's bs) */
     double lr;                   /* this step's learning rate, set by optim_step for prepare() */
     double ckp1;                 /* schedule-free: this step's averaging weight, from prepare() */
 } OptimHyper;
+
+enum { MUON_ADJUST_ORIGINAL, MUON_ADJUST_MATCH_RMS_ADAMW };
 
 /* One parameter tensor as the optimizer sees it. */
 typedef struct {
@@ -54,12 +69,16 @@ typedef struct {
 } OptTensor;
 
 /* One state tensor: `name` of tensors[tensor], `size` floats at `offset` of the state;
- * for element-wise rows also the rule's slot it fills. */
+ * for element-wise rows also the rule's slot it fills. A per-tensor row's state_spec may add
+ * one entry with `workspace` set: not state but the scratch floats its step needs for that
+ * tensor (o->scratch holds the largest such size, allocated before the first step; never
+ * saved). */
 typedef struct {
     int tensor, slot;
     char name[24];
     int ndim, shape[2];
     long offset, size;
+    int workspace;
 } OptState;
 
 /* p, g, state[k]: n floats each (state[k] NULL for a slot the hyper-parameters leave unused;
@@ -74,9 +93,10 @@ typedef void (*OptimTensorFn)(struct Optim *o, const OptimHyper *h, const OptTen
                               float *p, const float *g, float *const *state, long t, float lr,
                               float wd);
 
-typedef enum { CYCLES_NOTHING, CYCLES_MOMENTUM, CYCLES_BETA1 } OptimCycles;
+/* CYCLES_INNER: whatever the wrapped row (h->inner) cycles */
+typedef enum { CYCLES_NOTHING, CYCLES_MOMENTUM, CYCLES_BETA1, CYCLES_INNER } OptimCycles;
 
-typedef struct {
+typedef struct OptimDef {
     const char *name;
     /* element-wise rows: the state slots (PyTorch's state names), each shaped as the
      * parameter; active() says which ones the hyper-parameters use (NULL: all) */
@@ -124,21 +144,26 @@ typedef struct Optim {
      * recomputed from t when a run resumes, never saved */
     long cache_t;
     double cache[2];
+    float *scratch;              /* workspace of per-tensor rules (see OptState.workspace)
+                                    and of rows with a closure rule */
     /* rows that call back into the trainer or keep running scalars (optim/closure.h): what
      * they add to the row, the trainer's callbacks, the scalars and a random stream (both
-     * checkpointed), scratch memory (not) */
+     * checkpointed) */
     const struct OptimClosureRule *rule;
     struct OptimClosure *closure;
     double scalars[OPTIM_MAX_SCALARS];
     Rng rng;
-    float *scratch;
 } Optim;
 
 extern const OptimDef optim_table[];
 extern const int optim_count;
 const OptimDef *optim_find(const char *name);
 const char *optim_names(void);          /* "sgd|momentum|..." */
-void optim_print_help(FILE *out);
+/* Lists every row: defaults, flags, rule and, when memory is given, the size of its state:
+ * memory(row, &bytes, &params) gives the bytes of state a model of params parameters
+ * (named by model) keeps with the row's default hyper-parameters. */
+typedef void (*OptimMemoryFn)(const OptimDef *def, long *bytes, long *params);
+void optim_print_help(FILE *out, OptimMemoryFn memory, const char *model);
 
 /* The trainable tensors of a network, as the optimizer sees them (out: n->n_tensors entries at
  * most); returns their number. */
@@ -150,6 +175,10 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
  * one; momentum, when not NAN, replaces the momentum or beta1 for this step (onecycle).
  * A rule with a closure may evaluate the loss again (o->closure), which rewrites grads. */
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum);
+/* The state tensors row def keeps for tensor t (at most OPTIM_MAX_TENSOR_STATE, a workspace
+ * entry included): its slots for element-wise rows, its state_spec for per-tensor ones.
+ * Returns their number. */
+int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out);
 /* Bytes of optimizer state. */
 long optim_state_bytes(const Optim *o);
 void optim_free(Optim *o);

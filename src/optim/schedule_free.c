@@ -17,6 +17,7 @@
  * + c z_{k+1}. Evaluation and checkpoints use x = lerp(y, z, 1 - 1/beta) (the reference's
  * eval()). Scalars: k, weight_sum, lr_max; state: z (and exp_avg_sq). */
 #include "optim/closure.h"
+#include "optim/rows.h"
 
 #include <math.h>
 
@@ -35,7 +36,7 @@ void sf_prepare(Optim *o, OptimHyper *h, long t) {
 static inline __attribute__((always_inline)) void sf_update(float *y, float *z, float u, float wd,
                                                             float ckp1, float y_coef, float lr) {
     u += wd * *y;
-    *y = lerpf(*y, *z, ckp1);
+    *y = torch_lerp(*y, *z, ckp1);
     *y += y_coef * u;
     *z -= lr * u;
 }
@@ -76,7 +77,7 @@ static void sf_eval_point(const Optim *o, const float *params, float *out, doubl
         const OptSlice *slice = &o->slices[s];
         const float *y = params + slice->offset, *z = slice->state[0];
         float *x = out + slice->offset;
-        for (long i = 0; i < slice->size; i++) x[i] = started ? lerpf(y[i], z[i], w) : y[i];
+        for (long i = 0; i < slice->size; i++) x[i] = started ? torch_lerp(y[i], z[i], w) : y[i];
     }
 }
 

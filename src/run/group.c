@@ -105,6 +105,11 @@ void group_check_options(const Config *c) {
                   "many times and moves the weights as it goes, so it cannot be skipped as a whole");
         if (c->wd > 0) fatal(EXIT_USAGE, "--wd: --opt lbfgs has no weight decay (as torch.optim.LBFGS)");
     }
+    if (!strcmp(c->opt, "lookahead") && optim_closure_rule(c->inner))
+        fatal(EXIT_USAGE, "--inner: lookahead cannot wrap %s, which %s", c->inner,
+              !strcmp(c->inner, "lbfgs") ? "moves the weights through many evaluations of its own"
+              : !strcmp(c->inner, "sophia") ? "needs a curvature estimate between steps"
+              : "evaluates at weights of its own (x)");
     if (!strcmp(c->opt, "sophia") && strcmp(c->loss, "ce") != 0)
         fatal(EXIT_USAGE, "--loss: --opt sophia draws labels from the model's softmax for its "
               "curvature estimate: it needs --loss ce");

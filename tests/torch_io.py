@@ -1,6 +1,5 @@
-"""Helpers shared by the PyTorch parity scripts (tests/torch_*_parity.py, run by
-tests/cli_torch.sh): MNIST's IDX files from data/mnist, and safetensors files written and read
-without the safetensors package."""
+"""Shared by the PyTorch parity scripts (tests/torch_*_parity.py): MNIST's IDX files as
+tensors, and safetensors files written and read without the safetensors package."""
 import gzip
 import json
 import os
@@ -27,12 +26,6 @@ def data_file(name):
     raise SystemExit("no MNIST in data/mnist")
 
 
-def mnist(n):
-    """The first n MNIST training images (float64, scaled to [0, 1]) and labels."""
-    images = idx(data_file("train-images-idx3-ubyte"))[:n].reshape(n, -1).double() / 255
-    return images, idx(data_file("train-labels-idx1-ubyte"))[:n].long()
-
-
 def save_safetensors(path, tensors):
     header, body = {}, b""
     for name, t in tensors.items():
@@ -57,3 +50,21 @@ def load_safetensors(path):
         dt = {"F32": torch.float32, "I64": torch.int64}[h["dtype"]]
         out[name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dt).reshape(h["shape"])
     return out
+
+
+def mnist_train(n):
+    """The first n MNIST training images (float64, scaled to [0, 1], one row each) and labels."""
+    images = idx(data_file("train-images-idx3-ubyte"))[:n].reshape(n, -1).double() / 255
+    labels = idx(data_file("train-labels-idx1-ubyte"))[:n].long()
+    return images, labels
+
+
+def as_close_as_torch(label, ours, ref, f32, factor):
+    """train's tensor ours against the float64 reference ref: at most factor times as far from
+    it as PyTorch's own float32 result f32 (plus 1e-6 of its size); prints the figures."""
+    ours_err = (ours.double() - ref).abs().max().item()
+    torch_err = (f32.double() - ref).abs().max().item()
+    good = ours_err <= factor * torch_err + 1e-6 * ref.abs().max().item()
+    print(f"  {label}: max |train - float64| {ours_err:.3g}, |torch float32 - float64| {torch_err:.3g} "
+          f"{'ok' if good else 'FAIL'}")
+    return good
