@@ -67,14 +67,13 @@ static void test_resume_is_exact(void) {
     static const struct { const char *name, *flags; } runs[] = {
         {"lbfgs", "--opt lbfgs --batch 128 --lr 0.2 --max-iter 3 --history-size 4"},
         {"lbfgs-wolfe", "--opt lbfgs --batch 128 --line-search strong_wolfe --max-iter 4"},
-        {"sf-adamw", "--opt sf-adamw --warmup 4 --wd 0.01"},
-        {"sf-sgd", "--opt sf-sgd --lr 0.1 --r 1"},
-        {"sophia", "--opt sophia --lr 1e-3 --hess-every 3 --dropout 0.2"},
-        {"ema", "--opt adamw --ema 0.9"},
-        {"swa-bn", "--opt momentum --lr 0.05 --swa-start 5 --swa-every 2 --norm batch"},
+        {"sf-adamw", "--opt sf-adamw --batch 50 --warmup 4 --wd 0.01"},
+        {"sf-sgd", "--opt sf-sgd --batch 50 --lr 0.1 --r 1"},
+        {"sophia", "--opt sophia --batch 50 --lr 1e-3 --hess-every 3 --dropout 0.2"},
+        {"ema", "--opt adamw --batch 50 --ema 0.9"},
+        {"swa-bn", "--opt momentum --batch 50 --lr 0.05 --swa-start 5 --swa-every 2 --norm batch"},
     };
-    const char *common = "--model 784-32-10 --subset 600 --val 100 --batch 50 --eval-every 4 "
-                         "--schedule constant";
+    const char *common = "--model 784-32-10 --subset 600 --val 100 --eval-every 4 --schedule constant";
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         char flags[512], whole[64], half[64];
         snprintf(whole, sizeof whole, "%s-whole", runs[i].name);
