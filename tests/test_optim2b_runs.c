@@ -68,23 +68,20 @@ static void test_resume_is_exact(void) {
         {"lbfgs", "--opt lbfgs --batch 128 --lr 0.2 --max-iter 3 --history-size 4"},
         {"lbfgs-wolfe", "--opt lbfgs --batch 128 --line-search strong_wolfe --max-iter 4"},
         {"sf-adamw", "--opt sf-adamw --batch 50 --warmup 4 --wd 0.01"},
-        {"sf-sgd", "--opt sf-sgd --batch 50 --lr 0.1 --r 1"},
+        {"sf-sgd", "--opt sf-sgd --batch 50 --lr 0.1 --weight-step-power 1"},
         {"sophia", "--opt sophia --batch 50 --lr 1e-3 --hess-every 3 --dropout 0.2"},
         {"ema", "--opt adamw --batch 50 --ema 0.9"},
         {"swa-bn", "--opt momentum --batch 50 --lr 0.05 --swa-start 5 --swa-every 2 --norm batch"},
     };
     const char *common = "--model 784-32-10 --subset 600 --val 100 --eval-every 4 --schedule constant";
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        char flags[512], whole[64], half[64];
+        char flags[512], whole[64], halves[64];
         snprintf(whole, sizeof whole, "%s-whole", runs[i].name);
-        snprintf(half, sizeof half, "%s-half", runs[i].name);
-        snprintf(flags, sizeof flags, "%s %s --steps 16", common, runs[i].flags);
-        CHECK(train(whole, flags) == 0);
-        snprintf(flags, sizeof flags, "%s %s --steps 8 --threads 1", common, runs[i].flags);
-        CHECK(train(half, flags) == 0);
-        CHECK(sh(TRAIN " --quiet --resume " RUNS "/%s --steps 16 --threads 1 > /dev/null", half) == 0);
-        int same = same_state(ckpt(whole, "last.safetensors"), ckpt(half, "last.safetensors")) &&
-                   same_state(ckpt(whole, "best.safetensors"), ckpt(half, "best.safetensors"));
+        snprintf(halves, sizeof halves, "%s-halves", runs[i].name);
+        snprintf(flags, sizeof flags, "%s %s", common, runs[i].flags);
+        CHECK(train_whole_and_halves(runs[i].name, flags, 16, "--threads 1") == 0);
+        int same = same_state(ckpt(whole, "last.safetensors"), ckpt(halves, "last.safetensors")) &&
+                   same_state(ckpt(whole, "best.safetensors"), ckpt(halves, "best.safetensors"));
         if (!same) fprintf(stderr, "  %s: resumed run differs\n", runs[i].name);
         CHECK(same);
     }
@@ -235,7 +232,7 @@ static void test_refusals(void) {
         {"--opt sf-sgd --momentum 0", "--momentum: sf-sgd needs 0 < momentum < 1"},
         {"--opt adamw --rho 0.1", "--rho: not used by --opt adamw"},
         {"--opt sgd --max-iter 5", "--max-iter: not used by --opt sgd"},
-        {"--opt sophia --r 1", "--r: not used by --opt sophia"},
+        {"--opt sophia --weight-step-power 1", "--weight-step-power: not used by --opt sophia"},
         {"--overfit 64 --ema 0.9", "--ema: not with --overfit"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

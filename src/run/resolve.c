@@ -139,7 +139,7 @@ OptimHyper resolve_optim_hyper(const Config *c) {
         .lookahead_alpha = c->lookahead_alpha, .inner = optim_find(c->inner),
         .max_iter = c->max_iter, .max_eval = c->max_eval ? c->max_eval : c->max_iter * 5 / 4,
         .history_size = c->history_size, .hess_every = c->hess_every,
-        .tolerance_grad = c->tolerance_grad, .tolerance_change = c->tolerance_change, .r = c->r,
+        .tolerance_grad = c->tolerance_grad, .tolerance_change = c->tolerance_change, .r = c->weight_step_power,
         .weight_lr_power = c->weight_lr_power,
         .strong_wolfe = !strcmp(c->line_search, "strong_wolfe"), .seed = (uint64_t)c->seed,
     };
