@@ -2,6 +2,7 @@
  * (each derivation is in the comment above its test; the arithmetic was checked in double). */
 #include "test.h"
 #include "optim/clip.h"
+#include "optim/closure.h"
 #include "optim/optim.h"
 #include "optim/sched.h"
 #include "run/config.h"
@@ -327,14 +328,16 @@ static void test_optimizer_table(void) {
     CHECK(optim_find("adam") && !strcmp(optim_find("adam")->slots, "exp_avg exp_avg_sq max_exp_avg_sq"));
     CHECK(optim_find("nope") == NULL);
     CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion|"
-                              "adadelta|adafactor|lamb|lars|lookahead|muon|shampoo");
+                              "adadelta|adafactor|lamb|lars|lookahead|muon|shampoo|lbfgs|sf-adamw|sf-sgd|sophia");
     for (int i = 0; i < optim_count; i++) {
         const OptimDef *o = &optim_table[i];
         int slots = 0;
         for (const char *q = o->slots; q && *q; q++) slots += (q == o->slots || q[-1] == ' ') && *q != ' ';
-        /* element-wise rows name their state slots; per-tensor rows describe their state */
+        /* element-wise rows name their state slots; per-tensor rows describe their state;
+         * whole-vector rows (L-BFGS) have a flat step */
+        const OptimClosureRule *rule = optim_closure_rule(o->name);
         CHECK(o->step ? slots <= OPTIM_MAX_STATE && !o->tensor_step
-                      : o->tensor_step && o->state_spec);
+                      : (o->tensor_step && o->state_spec) || (rule && rule->flat_step));
         CHECK_CONTAINS(optim_table[i].defaults, "lr=");
         CHECK_CONTAINS(optim_table[i].defaults, "wd=");
         CHECK_CONTAINS(optim_table[i].defaults, "eps=");

@@ -68,11 +68,8 @@ static void test_resume_is_exact(void) {
         char flags[512], whole[64], halves[64];
         snprintf(whole, sizeof whole, "%s-whole", cases[i].run);
         snprintf(halves, sizeof halves, "%s-halves", cases[i].run);
-        snprintf(flags, sizeof flags, "%s %s --steps 12", common, cases[i].flags);
-        CHECK(train(whole, flags) == 0);
-        snprintf(flags, sizeof flags, "%s %s --steps 6", common, cases[i].flags);
-        CHECK(train(halves, flags) == 0);
-        CHECK(sh(TRAIN " --quiet --resume " RUNS "/%s --steps 12 > /dev/null", halves) == 0);
+        snprintf(flags, sizeof flags, "%s %s", common, cases[i].flags);
+        CHECK(train_whole_and_halves(cases[i].run, flags, 12, "") == 0);
         double d = max_weight_diff(ckpt(whole, "last.safetensors"), ckpt(halves, "last.safetensors"));
         if (d != 0) fprintf(stderr, "  %s: resumed run differs by %g\n", cases[i].run, d);
         CHECK(d == 0);

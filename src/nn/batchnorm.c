@@ -3,7 +3,8 @@
  * Training: each feature is standardised over the rows of the batch (biased variance; the
  * arithmetic is norm.c's, on a column: stride = features, one gain per column), and, when
  * the pass updates statistics, running_mean = 0.9 running_mean + 0.1 mean, running_var =
- * 0.9 running_var + 0.1 var n/(n - 1) (the unbiased variance) and num_batches_tracked += 1.
+ * 0.9 running_var + 0.1 var n/(n - 1) (the unbiased variance) and num_batches_tracked += 1;
+ * with n->stats_cumulative (momentum None) the weight 0.1 is 1 / num_batches_tracked.
  * Evaluation: xh = (x - running_mean) s with s = 1/sqrt(running_var + eps), a fixed affine
  * map: dx = dy g s, R{xh} = s R{x}, R{dx} = s (R{dy} g + dy R{g}).
  * Both: y = g xh + b;  dg (+)= sum over rows of dy xh,  db (+)= sum over rows of dy;
@@ -54,6 +55,8 @@ static void batchnorm_forward(Net *n, const Node *node, int rows) {
     float *rm = n->buffers + TOFF(n, node, RUNNING_MEAN), *rv = n->buffers + TOFF(n, node, RUNNING_VAR);
     float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(n, node);
     int update = n->training && n->update_stats;
+    /* momentum None (update_bn): the running value is the mean over the batches so far */
+    double momentum = n->stats_cumulative ? 1.0 / (double)(n->counters[TOFF(n, node, BATCHES)] + 1) : MOMENTUM;
     FEATURE_FOR
     for (int j = 0; j < d; j++) {
         if (n->training) {
@@ -61,8 +64,8 @@ static void batchnorm_forward(Net *n, const Node *node, int rows) {
             rstd[j] = norm_standardise(&v, x + j, node->arg, xh + j, &mu, &var);
             if (update) {
                 double unbiased = rows > 1 ? var * rows / (rows - 1) : var;
-                rm[j] = (float)((1 - MOMENTUM) * rm[j] + MOMENTUM * mu);
-                rv[j] = (float)((1 - MOMENTUM) * rv[j] + MOMENTUM * unbiased);
+                rm[j] = (float)((1 - momentum) * rm[j] + momentum * mu);
+                rv[j] = (float)((1 - momentum) * rv[j] + momentum * unbiased);
             }
         } else {
             double s = 1.0 / sqrt((double)rv[j] + node->arg);

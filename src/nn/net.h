@@ -82,6 +82,8 @@ typedef struct Net {
     int reuse_mask;        /* dropout keeps its last mask instead of drawing a new one */
     int overwrite_grads;   /* the next backward writes parameter gradients instead of adding
                               to them (a step's first micro-batch needs no zeroed buffer) */
+    int stats_cumulative;  /* BatchNorm's running statistics average all batches since
+                              num_batches_tracked was 0 (momentum None, as update_bn) */
     Rng dropout_rng;
     const int *labels;     /* labels of the rows, for the loss (NULL: logits only) */
     float loss_scale;      /* the loss gradient is scale * d loss_i / d z (1 / group size) */

@@ -2,6 +2,7 @@
  * of the parallel element-wise update, one step. */
 #include "optim/optim.h"
 #include "kernels/kernels.h"
+#include "optim/closure.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -76,7 +77,7 @@ static void plan_slices(Optim *o) {
 }
 
 int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
-    return def->step ? slot_states(def, h, t, out) : def->state_spec(h, t, out);
+    return def->step ? slot_states(def, h, t, out) : def->state_spec ? def->state_spec(h, t, out) : 0;
 }
 
 long optim_state_floats(const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
@@ -124,6 +125,7 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->states = xcalloc((size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1), sizeof(OptState));
     long scratch = 0;
     o->state_first = xmalloc(sizeof(int) * (size_t)(n_tensors + 1));
+    o->rule = optim_closure_rule(def->name);
     for (int k = 0; k < n_tensors; k++) {
         const OptTensor *t = &o->tensors[k];
         /* weight decay is for weights: biases and norm parameters only with --wd-bias */
@@ -136,6 +138,7 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
             scratch = s[n].size > scratch ? s[n].size : scratch;
             memset(&s[n], 0, sizeof s[n]);
         }
+        if (k == 0 && o->rule && o->rule->flat_state) n += o->rule->flat_state(h, n_params, s + n);
         for (int i = 0; i < n; i++) {
             s[i].tensor = k;
             if (!def->step) s[i].slot = -1;
@@ -147,6 +150,11 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->state_first[n_tensors] = o->n_states;
     o->state = xalloc_floats((size_t)o->n_state);
     if (def->step) plan_slices(o);
+    if (o->rule) {
+        rng_seed(&o->rng, h->seed, STREAM_OPTIM);
+        long floats = o->rule->scratch_floats ? o->rule->scratch_floats(h, n_params) : 0;
+        scratch = floats > scratch ? floats : scratch;
+    }
     o->scratch = xalloc_floats((size_t)(scratch ? scratch : 1));
 }
 
@@ -157,6 +165,9 @@ void optim_step(Optim *o, float *params, const float *grads, long t, float lr, d
         if (cycles == CYCLES_MOMENTUM) h.momentum = momentum;
         else if (cycles == CYCLES_BETA1) h.beta1 = momentum;
     }
+    h.lr = lr;
+    const OptimClosureRule *cr = o->rule;
+    if (cr && cr->flat_step) { cr->flat_step(o, &h, params, t, lr); return; }
     if (o->def->prepare) o->def->prepare(o, &h, t);
     if (o->def->step) {
         OptimElemFn step = o->def->step;
@@ -165,6 +176,7 @@ void optim_step(Optim *o, float *params, const float *grads, long t, float lr, d
             const OptSlice *s = &o->slices[i];
             step(&h, s->size, params + s->offset, grads + s->offset, s->state, t, lr, s->wd);
         }
+        if (cr && cr->after_step) cr->after_step(o, &h, params, t, lr);
         return;
     }
     float *state[OPTIM_MAX_TENSOR_STATE];

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #define OPTIM_MAX_STATE 3        /* state slots of an element-wise rule */
+#define OPTIM_MAX_SCALARS 8      /* running scalars of a rule (closure.h) */
 
 struct OptimDef;
 
@@ -36,7 +37,7 @@ typedef struct {
     int nesterov, centered, amsgrad;
     int cycled;                  /* the schedule cycles momentum or beta1 (onecycle) */
     double mu_product;           /* nadam: prod of mu_1..mu_t, filled by its prepare() */
-    double rho;                  /* adadelta */
+    double rho;                  /* adadelta; sophia */
     double beta2_decay, eps2, clip_threshold;          /* adafactor */
     double trust_coeff;          /* lars */
     int trust_clip;              /* lars (LARC), lamb */
@@ -47,6 +48,14 @@ typedef struct {
     int lookahead_k;             /* lookahead */
     double lookahead_alpha;
     const struct OptimDef *inner;  /* lookahead: the row it wraps */
+    /* lbfgs, sf-adamw/sf-sgd, sophia (optim/closure.h) */
+    long max_iter, max_eval, history_size, hess_every;
+    double tolerance_grad, tolerance_change, r, weight_lr_power;
+    int strong_wolfe;
+    uint64_t seed;               /* seeds o->rng (Sophia's label sampling) */
+    long examples;               /* examples in a full step, set by the trainer (Sophia's bs) */
+    double lr;                   /* this step's learning rate, set by optim_step for prepare() */
+    double ckp1;                 /* schedule-free: this step's averaging weight, from prepare() */
 } OptimHyper;
 
 enum { MUON_ADJUST_ORIGINAL, MUON_ADJUST_MATCH_RMS_ADAMW };
@@ -135,7 +144,15 @@ typedef struct Optim {
      * recomputed from t when a run resumes, never saved */
     long cache_t;
     double cache[2];
-    float *scratch;              /* workspace of per-tensor rules (see OptState.workspace) */
+    float *scratch;              /* workspace of per-tensor rules (see OptState.workspace)
+                                    and of rows with a closure rule */
+    /* rows that call back into the trainer or keep running scalars (optim/closure.h): what
+     * they add to the row, the trainer's callbacks, the scalars and a random stream (both
+     * checkpointed) */
+    const struct OptimClosureRule *rule;
+    struct OptimClosure *closure;
+    double scalars[OPTIM_MAX_SCALARS];
+    Rng rng;
 } Optim;
 
 extern const OptimDef optim_table[];
@@ -155,7 +172,8 @@ int optim_net_tensors(const Net *n, OptTensor *out);
 void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
                 int n_tensors, long n_params);
 /* One update of params from grads: t = 1-based count of updates applied including this
- * one; momentum, when not NAN, replaces the momentum or beta1 for this step (onecycle). */
+ * one; momentum, when not NAN, replaces the momentum or beta1 for this step (onecycle).
+ * A rule with a closure may evaluate the loss again (o->closure), which rewrites grads. */
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum);
 /* The state tensors row def keeps for tensor t (at most OPTIM_MAX_TENSOR_STATE, a workspace
  * entry included): its slots for element-wise rows, its state_spec for per-tensor ones.

@@ -4,6 +4,7 @@
  * float once, as PyTorch computes them in Python floats before handing them to its float
  * kernels; element-wise arithmetic is float. */
 #include "optim/optim.h"
+#include "optim/closure.h"
 #include "optim/rows.h"
 
 #include <math.h>
@@ -302,5 +303,21 @@ const OptimDef optim_table[] = {
      "--momentum --nesterov --block --precond-every --matrix-eps --eps --wd", CYCLES_MOMENTUM,
      "per block L += G G^T, R += G^T G; S = L^-1/4 G R^-1/4 scaled to ||adagrad step||; "
      "M = mu M + S + wd p; p -= lr (nesterov ? mu M + S + wd p : M)", NULL},
+    {"lbfgs", NULL, NULL, NULL, NULL, NULL, "lr=1 wd=0 eps=1e-8 schedule=constant",
+     "--max-iter --max-eval --history-size --tolerance-grad --tolerance-change --line-search", CYCLES_NOTHING,
+     "per step up to max-iter iterations on its batch: d = -H g (two-loop recursion), p += t d (t = lr or strong Wolfe)",
+     NULL},
+    {"sf-adamw", ELEMENTWISE("z exp_avg_sq", NULL, sf_adamw_step), "lr=2.5e-3 wd=0 eps=1e-8 schedule=constant",
+     "--beta1 --beta2 --eps --wd --weight-step-power --weight-lr-power", CYCLES_NOTHING,
+     "u = g/(sqrt(v/(1-b2^t))+eps) + wd y; y = lerp(y,z,c) + lr (b1 (1-c) - 1) u; z -= lr u; evaluated at x",
+     sf_prepare},
+    {"sf-sgd", ELEMENTWISE("z", NULL, sf_sgd_step), "lr=1 wd=0 eps=1e-8 momentum=0.9 schedule=constant",
+     "--momentum --wd --weight-step-power --weight-lr-power", CYCLES_NOTHING,
+     "u = g + wd y; y = lerp(y,z,c) + lr (mu (1-c) - 1) u; z -= lr u; evaluated at x = lerp(y,z,1-1/mu)",
+     sf_prepare},
+    {"sophia", ELEMENTWISE("exp_avg hessian", NULL, sophia_step), "lr=1e-4 wd=0.1 eps=1e-15 beta1=0.965 beta2=0.99 rho=0.04",
+     "--beta1 --beta2 --eps --wd --rho --hess-every", CYCLES_BETA1,
+     "p *= 1 - lr wd; m = EMA of g; p -= lr sign(m) min(|m|/(rho bs h + eps), 1); every k steps h = EMA of ghat^2",
+     NULL},
 };
 const int optim_count = sizeof optim_table / sizeof optim_table[0];

@@ -1,5 +1,6 @@
 /* checkpoint.c: the training state's mapping onto safetensors tensors and metadata. */
 #include "run/checkpoint.h"
+#include "optim/closure.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ static void set_shape(StTensor *t, int ndim, const int *shape) {
 int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState *s,
               const Optim *o, char *err) {
     int n_opt = o ? o->n_states : 0, count = 0;
-    StTensor *t = xcalloc((size_t)(n->n_tensors + n_opt + 1), sizeof(StTensor));
+    StTensor *t = xcalloc((size_t)(n->n_tensors + n_opt + s->n_extra + 1), sizeof(StTensor));
     char (*names)[80] = xcalloc((size_t)(n_opt + 1), sizeof *names);
     for (int i = 0; i < n->n_tensors; i++) {
         const NetTensor *p = &n->tensors[i];
@@ -38,6 +39,7 @@ int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState 
         set_shape(x, st->ndim, st->shape);
         x->data = o->state + st->offset;
     }
+    for (int i = 0; i < s->n_extra; i++) t[count++] = s->extra[i];
     StrBuf config, num[10];
     sb_init(&config);
     config_to_json(c, &config);
@@ -54,14 +56,22 @@ int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState 
     sb_printf(&num[7], "%ld", s->skipped);
     sb_printf(&num[8], "%ld", s->bad_evals);
     sb_printf(&num[9], "%ld", s->log_bytes);
-    StMeta meta[] = {
+    char scalars[512] = "", stream[64] = "";
+    if (o) {
+        optim_scalars_text(o, scalars, sizeof scalars);
+        optim_rng_text(o, stream, sizeof stream);
+    }
+    StMeta meta[16] = {
         {"format", FORMAT}, {"config", config.s}, {"step", num[0].s}, {"samples", num[1].s},
         {"sampler", num[2].s}, {"dropout_rng", num[3].s}, {"best_val_loss", num[4].s},
         {"best_step", num[5].s}, {"train_seconds", num[6].s}, {"optimizer", (char *)c->opt},
         {"skipped", num[7].s}, {"bad_evals", num[8].s}, {"log_bytes", num[9].s},
         {"stopped", (char *)s->stopped},
     };
-    int rc = st_write(path, t, count, meta, (int)(sizeof meta / sizeof meta[0]), err);
+    int n_meta = 14;
+    if (scalars[0]) meta[n_meta++] = (StMeta){"optimizer_scalars", scalars};
+    if (stream[0]) meta[n_meta++] = (StMeta){"optimizer_rng", stream};
+    int rc = st_write(path, t, count, meta, n_meta, err);
     free(t);
     free(names);
     sb_free(&config);
@@ -152,8 +162,11 @@ int ckpt_check_model(const StFile *f, const Net *n, const char *path, char *err)
             return -1;
     }
     int model_tensors = 0;
-    for (int i = 0; i < f->n_tensors; i++)
-        model_tensors += strncmp(f->tensors[i].name, OPT_PREFIX, strlen(OPT_PREFIX)) != 0;
+    for (int i = 0; i < f->n_tensors; i++) {   /* not the optimizer's, nor weight averaging's */
+        const char *name = f->tensors[i].name;
+        model_tensors += strncmp(name, OPT_PREFIX, strlen(OPT_PREFIX)) && strncmp(name, "raw.", 4) &&
+                         strcmp(name, "n_averaged");
+    }
     if (model_tensors != n->n_tensors)
         return errf(err, "%s: holds %d model tensors, the model has %d (a different model?)", path,
                     model_tensors, n->n_tensors);
@@ -217,6 +230,10 @@ static int load_optimizer(const StFile *f, Optim *o, const char *path, char *err
     if (stored != o->n_states)
         return errf(err, "%s: holds %d optimizer state tensors, --opt %s here keeps %d", path,
                     stored, o->def->name, o->n_states);
+    char why[ERR_LEN];
+    if (optim_scalars_parse(o, st_meta_get(f, "optimizer_scalars"), why) != 0 ||
+        optim_rng_parse(o, st_meta_get(f, "optimizer_rng"), why) != 0)
+        return errf(err, "%s: %s", path, why);
     return 0;
 }
 

@@ -17,14 +17,18 @@
  *   skipped         updates skipped for a non-finite gradient (--skip-nonfinite)
  *   bad_evals       evaluations without improvement since the best (--early-stop)
  *   optimizer       the optimizer's name
+ *   optimizer_scalars, optimizer_rng   the running scalars ("name=value ...") and random
+ *                   stream of optimizers that keep them (lbfgs, sf-*, sophia: optim/closure.h)
  *   log_bytes       the length of log.csv when the file was written: a resume cuts the log there
  *   stopped         "completed", "early-stop" or "overfit" when this is the run's final state,
  *                   else ""
  *   crc32           of the whole file, metadata included (written and checked by safetensors.c)
  * Every number is a plain decimal; reading validates each field (strict integers, ranges,
- * PCG32 increments odd). Files of format 2 (a CRC32 of the tensor data alone, no log_bytes or
- * stopped) and format 1 (also the optimizer state as base64 metadata, n_slots x n_params
- * floats, slot-major) are read too. */
+ * PCG32 increments odd). With weight averaging (run/averaging.h) the model tensors are the
+ * averaged model's, and the trained model's are beside them as raw.<name> (with n_averaged,
+ * I64). Files of format 2 (a CRC32 of the tensor data alone, no log_bytes or stopped) and
+ * format 1 (also the optimizer state as base64 metadata, n_slots x n_params floats,
+ * slot-major) are read too. */
 #ifndef RUN_CHECKPOINT_H
 #define RUN_CHECKPOINT_H
 
@@ -46,6 +50,8 @@ typedef struct {
     long bad_evals;         /* evaluations since the best one (--early-stop) */
     long log_bytes;         /* length of log.csv at the checkpoint; -1: not recorded (format 1, 2) */
     char stopped[16];       /* why the run ended at this state ("" while it runs on) */
+    const StTensor *extra;  /* more tensors to write (weight averaging's raw.<name>), or NULL */
+    int n_extra;
 } TrainState;
 
 /* Writes (atomically) the model, config, state and, when o is not NULL, the optimizer. */

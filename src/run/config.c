@@ -5,6 +5,7 @@
 #include "optim/optim.h"
 #include "nn/model.h"
 #include "optim/sched.h"
+#include "run/group.h"
 #include "util/suggest.h"
 #include "util/util.h"
 
@@ -324,6 +325,8 @@ void config_finalize(Config *c) {
         fatal(EXIT_USAGE, "--init: cannot be combined with --resume (the run has its own weights)");
     if (c->resume[0] && c->force)
         fatal(EXIT_USAGE, "--force: cannot be combined with --resume (it would delete the run)");
+    group_check_options(c);
+    averaging_check_options(c);
 }
 
 /* 1 if the space-separated list names flag o, or its group as "@group" */

@@ -48,6 +48,9 @@ typedef struct {
     double pct_start, div_factor, final_div_factor, base_momentum, max_momentum;
     int three_phase, cycle_momentum;
     double clip, clip_value;
+    long max_iter, max_eval, history_size, hess_every, swa_start, swa_every;   /* lbfgs, sophia, averaging */
+    double tolerance_grad, tolerance_change, weight_step_power, weight_lr_power, ema;   /* (sophia's rho: above) */
+    char line_search[16];
     /* length and cadence */
     long epochs, steps, eval_every, log_every, ckpt_every, keep, early_stop, overfit;
     double min_delta;

@@ -19,8 +19,10 @@ static void save_checkpoint(Run *run, const char *file, int with_optimizer) {
     rundir_path(run->log.dir, file, path, sizeof path);
     trainer_capture_rng(t);
     t->st.log_bytes = run->log.bytes;
+    averaging_checkpoint(t, 1);
     if (ckpt_save(path, &t->net, &t->c, &t->st, with_optimizer ? &t->opt : NULL, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
+    averaging_checkpoint(t, 0);
     if (!strcmp(file, RUN_LAST)) run->saved_step = t->st.step;
 }
 
@@ -81,6 +83,8 @@ static void restore_best(Run *run) {
     StFile f;
     if (st_read(path, &f, err) != 0 || ckpt_load_model(&f, &run->t.net, path, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
+    averaging_load(&run->t, &f, path, 1);
+    averaging_finish(&run->t);
     st_free(&f);
     run->kept_step = run->t.st.best_step;
 }
@@ -88,7 +92,9 @@ static void restore_best(Run *run) {
 /* Evaluates on the validation set; a new best is saved as best.safetensors. */
 static EvalResult validate(Run *run) {
     Trainer *t = &run->t;
+    averaging_use(t, 1);
     EvalResult va = evaluate(&t->net, &t->val, t->scratch_idx, t->labels);
+    averaging_use(t, 0);
     if (va.loss < t->st.best_val_loss - t->c.min_delta) {
         t->st.best_val_loss = va.loss;
         t->st.best_step = t->st.step;
@@ -142,6 +148,7 @@ void run_loop(Run *run) {
             trainer_skip_step(t, r.n);
         }
         long step = t->st.step;
+        if (step == t->total_steps) averaging_finish(t);
         if (step == 1) overfit_check_initial_loss(run, r.loss);
         if (run->prev_params)
             run->n_layers = diagnose_layers(&t->net, run->prev_params, r.last_rows, run->layers);
@@ -206,9 +213,11 @@ int run_finish(Run *run, double wall_start) {
         restore_best(run);
     }
     EvalResult none = {NAN, NAN, 0};
+    averaging_use(t, 1);
     EvalResult tr = evaluate(&t->net, &t->train, t->scratch_idx, t->labels);
     EvalResult va = t->val.n ? evaluate(&t->net, &t->val, t->scratch_idx, t->labels) : none;
     EvalResult te = evaluate(&t->net, &t->test, t->scratch_idx, t->labels);
+    averaging_use(t, 0);
     runlog_close(&run->log);
     Summary s = {
         .run = t->c.run, .steps = t->st.step, .epochs = (double)t->st.samples / t->train.n,
@@ -221,11 +230,13 @@ int run_finish(Run *run, double wall_start) {
         .stopped = run->stopped, .skipped_steps = t->st.skipped, .params = t->net.n_params,
         .seed = t->c.seed,
     };
+    averaging_summary(t, &s);
     char title[256];
     run_title(&t->c, title, sizeof title);
     int plotted = runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) == 0;
     if (!plotted) warn("%s", err);
     print_report(run, tr, va, te);
+    averaging_print(&s);
     runlog_summary(&run->log, &s);   /* last: a final summary.json means the run's files are all there */
     int rc = plotted ? 0 : EXIT_FAIL;
     if (t->c.overfit && overfit_verdict(run, run->overfit_done ? run->overfit_loss : tr.loss) != 0)

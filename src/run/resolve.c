@@ -138,6 +138,11 @@ OptimHyper resolve_optim_hyper(const Config *c) {
         .block = (int)c->block, .precond_every = (int)c->precond_every,
         .matrix_eps = c->matrix_eps, .lookahead_k = (int)c->lookahead_k,
         .lookahead_alpha = c->lookahead_alpha, .inner = optim_find(c->inner),
+        .max_iter = c->max_iter, .max_eval = c->max_eval ? c->max_eval : c->max_iter * 5 / 4,
+        .history_size = c->history_size, .hess_every = c->hess_every,
+        .tolerance_grad = c->tolerance_grad, .tolerance_change = c->tolerance_change, .r = c->weight_step_power,
+        .weight_lr_power = c->weight_lr_power,
+        .strong_wolfe = !strcmp(c->line_search, "strong_wolfe"), .seed = (uint64_t)c->seed,
     };
     return h;
 }

@@ -42,6 +42,7 @@ void resume_apply(Resume *r, Trainer *t) {
     char err[ERR_LEN];
     TrainState *st = &t->st;
     if (ckpt_load_state(&r->file, st, &t->opt, r->path, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    averaging_load(t, &r->file, r->path, 0);
     /* the fields that depend on this run's data and batches */
     int replace = !strcmp(t->c.sample, "replace");
     long group = trainer_group_size(&t->c, t->train.n);

@@ -187,6 +187,14 @@ void runlog_summary(const RunLog *r, const Summary *s) {
         sb_printf(&b, ",\n  \"%s\": ", keys[i]);
         sb_json_number(&b, vals[i]);
     }
+    const char *raw_keys[] = {"train_loss_raw", "train_acc_raw", "val_loss_raw", "val_acc_raw",
+                              "test_loss_raw", "test_acc_raw"};
+    double raw[] = {s->train_loss_raw, s->train_acc_raw, s->val_loss_raw, s->val_acc_raw,
+                    s->test_loss_raw, s->test_acc_raw};
+    for (int i = 0; s->has_raw && i < 6; i++) {
+        sb_printf(&b, ",\n  \"%s\": ", raw_keys[i]);
+        sb_json_number(&b, raw[i]);
+    }
     sb_printf(&b, ",\n  \"best_step\": %ld,\n  \"kept_step\": %ld,\n  \"stopped\": \"%s\",\n"
               "  \"skipped_steps\": %ld,\n  \"params\": %ld,\n  \"seed\": %ld\n}\n",
               s->best_step, s->kept_step, s->stopped, s->skipped_steps, s->params, s->seed);

@@ -59,6 +59,8 @@ typedef struct {
     long best_step, kept_step;
     const char *stopped;        /* "completed", "early-stop", "overfit", "interrupted" */
     long skipped_steps, params, seed;
+    int has_raw;                /* with weight averaging: the trained weights' figures */
+    double train_loss_raw, train_acc_raw, val_loss_raw, val_acc_raw, test_loss_raw, test_acc_raw;
 } Summary;
 void runlog_summary(const RunLog *r, const Summary *s);
 

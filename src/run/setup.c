@@ -7,6 +7,7 @@
 #include "nn/layers.h"
 #include "nn/model.h"
 #include "run/datainfo.h"
+#include "run/group.h"
 #include "run/memguard.h"
 #include "run/resolve.h"
 #include "util/util.h"
@@ -150,6 +151,8 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     t->steps_per_epoch = sampler_steps_per_epoch(&t->sampler);
     t->total_steps = c->steps ? c->steps : c->epochs * t->steps_per_epoch;
     config_check_run_length(&t->c, t->total_steps);
+    group_setup(t);
+    averaging_setup(t);
 }
 
 void trainer_capture_rng(Trainer *t) {
@@ -171,6 +174,7 @@ void trainer_free(Trainer *t) {
     if (t->training) {
         sampler_free(&t->sampler);
         optim_free(&t->opt);
+        averaging_free(&t->avg);
     }
     free(t->group_idx);
     free(t->labels);

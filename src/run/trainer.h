@@ -11,10 +11,12 @@
 #include "nn/net.h"
 #include "optim/optim.h"
 #include "optim/sched.h"
+#include "optim/closure.h"
+#include "run/averaging.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
 
-typedef struct {
+typedef struct Trainer {
     Config c;
     Dataset train_all, test, train, val;
     Net net;
@@ -26,6 +28,9 @@ typedef struct {
     double load_seconds;         /* reading the dataset */
     TrainState st;               /* step, samples, RNG states, best, timings */
     int training;                /* set up for training (optimizer, sampler) */
+    int group_n;                 /* examples in the current step's group (group.h) */
+    OptimClosure closure;        /* the optimizer's re-evaluations of that group (group.h) */
+    Averaging avg;               /* --ema, --swa-start, schedule-free's x (averaging.h) */
 } Trainer;
 
 typedef struct {
