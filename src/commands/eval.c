@@ -21,6 +21,7 @@ int cmd_eval(int argc, char **argv) {
     if (ckpt_config(&f, &c, err) != 0) fatal(EXIT_FAIL, "%s: %s", flags.ckpt, err);
     if (config_given(&flags, "data")) strcpy(c.data, flags.data);
     c.threads = flags.threads;
+    c.mpi_timeout = flags.mpi_timeout;
     Trainer t;
     trainer_setup(&t, &c, SETUP_EVAL, &f, flags.ckpt);
     EvalResult r = evaluate(&t.net, &t.test, t.scratch_idx, t.labels);

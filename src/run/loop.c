@@ -1,5 +1,6 @@
 /* loop.c: the training loop and the end of a run, see loop.h. */
 #include "run/loop.h"
+#include "run/dist.h"
 #include "run/rundir.h"
 #include "run/runplot.h"
 #include "util/util.h"
@@ -12,6 +13,7 @@
 
 /* The model, config and state; with_optimizer for files a run can resume from. */
 static void save_checkpoint(Run *run, const char *file, int with_optimizer) {
+    if (!dist_is_root()) return;   /* rank 0 writes the run directory */
     Trainer *t = &run->t;
     runlog_flush(&run->log);
     char path[RUN_DIR_LEN + 64], err[ERR_LEN];
@@ -43,10 +45,12 @@ static void install_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    dist_watch_signal(&stop_signal);
 }
 
 /* ---- --keep N: periodic copies step-NNNNNNNN.safetensors, the N newest kept. */
 static void keep_checkpoint(Run *run) {
+    if (!dist_is_root()) return;
     char name[64];
     snprintf(name, sizeof name, RUN_STEP_FORMAT, run->t.st.step);
     save_checkpoint(run, name, 1);
@@ -76,9 +80,12 @@ static void restore_best(Run *run) {
     char path[RUN_DIR_LEN + 32], err[ERR_LEN];
     rundir_path(run->log.dir, RUN_BEST, path, sizeof path);
     StFile f;
-    if (st_read(path, &f, err) != 0 || ckpt_load_model(&f, &run->t.net, path, err) != 0)
-        fatal(EXIT_FAIL, "%s", err);
-    st_free(&f);
+    if (dist_is_root()) {   /* then sent to the other ranks, which may not see the file yet */
+        if (st_read(path, &f, err) != 0 || ckpt_load_model(&f, &run->t.net, path, err) != 0)
+            fatal(EXIT_FAIL, "%s", err);
+        st_free(&f);
+    }
+    dist_bcast_model(&run->t.net);
     run->kept_step = run->t.st.best_step;
 }
 
@@ -149,9 +156,10 @@ void run_loop(Run *run) {
             LogRow row = {step, epoch, r.lr, r.loss, r.acc, r.grad_norm, va.loss, va.acc, sps, t->st.skipped};
             runlog_row(&run->log, &row, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0);
         }
-        if ((t->c.ckpt_every > 0 && step % t->c.ckpt_every == 0) || last || stop_signal) {
+        if ((t->c.ckpt_every > 0 && step % t->c.ckpt_every == 0) || last || dist_stop(stop_signal)) {
+            dist_check_weights(&t->net, step);
             save_checkpoint(run, RUN_LAST, 1);
-            if (t->c.keep > 0 && !last && !stop_signal) keep_checkpoint(run);
+            if (t->c.keep > 0 && !last && !dist_stop(stop_signal)) keep_checkpoint(run);
         }
         progress_update(&run->log, step, t->total_steps, epoch, r.lr, r.loss, sps);
         if (early) {
@@ -162,9 +170,9 @@ void run_loop(Run *run) {
             break;
         }
         if (run->overfit_done) { run->stopped = "overfit"; break; }
-        if (stop_signal) { run->stopped = "interrupted"; break; }
+        if (dist_stop(stop_signal)) { run->stopped = "interrupted"; break; }
     }
-    run->signal = stop_signal;
+    run->signal = dist_stop(stop_signal);
     free(extra_values);
 }
 
@@ -213,12 +221,13 @@ int run_finish(Run *run, double wall_start) {
     runlog_summary(&run->log, &s);
     char title[256];
     run_title(&t->c, title, sizeof title);
-    if (runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) != 0) warn("%s", err);
+    if (dist_is_root() && runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) != 0)
+        warn("%s", err);
     print_report(run, tr, va, te);
     int rc = 0;
     if (t->c.overfit) rc = overfit_verdict(run, run->overfit_done ? run->overfit_loss : tr.loss);
     if (run->signal) {
-        fprintf(stderr, "train: interrupted at step %ld: state saved; continue with: ./train --resume %s\n",
+        if (dist_is_root()) fprintf(stderr, "train: interrupted at step %ld: state saved; continue with: ./train --resume %s\n",
                 t->st.step, run->log.dir);
         rc = 128 + run->signal;
     }

@@ -1,5 +1,6 @@
 /* rundir.c: creating, naming and tidying a run's directory, see rundir.h. */
 #include "run/rundir.h"
+#include "run/dist.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -72,6 +73,7 @@ void rundir_default_name(Config *c, const char *kind) {
 }
 
 int rundir_check_new(const Config *c, char *err) {
+    if (!dist_is_root()) return 0;   /* rank 0 may have made it already */
     char dir[RUN_DIR_LEN];
     snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
     if (is_dir(dir) && !c->force)
@@ -82,6 +84,7 @@ int rundir_check_new(const Config *c, char *err) {
 
 int rundir_create(char *dir, const Config *c, char *err) {
     snprintf(dir, RUN_DIR_LEN, "%s/%s", c->runs_dir, c->run);
+    if (!dist_is_root()) return 0;   /* rank 0 writes the run directory */
     if (rundir_check_new(c, err) != 0) return -1;
     if (is_dir(dir) && clear_run_dir(dir, err) != 0) return -1;
     if (make_dirs(dir, err) != 0) return -1;

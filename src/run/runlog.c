@@ -1,5 +1,6 @@
 /* runlog.c: log.csv, the progress display and summary.json. */
 #include "run/runlog.h"
+#include "run/dist.h"
 #include "run/rundir.h"
 #include "util/util.h"
 
@@ -46,7 +47,7 @@ static int truncate_log(const char *path, const char *header, long resume_step, 
 void runlog_init(RunLog *r, const Config *c) {
     memset(r, 0, sizeof *r);
     r->base_step = -1;
-    r->quiet = c->quiet;
+    r->quiet = c->quiet || !dist_is_root();   /* one progress display for all ranks */
     r->tty = isatty(2);
     r->start = now_seconds();
 }
@@ -58,6 +59,12 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     sb_init(&header);
     sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
     runlog_init(r, c);
+    if (!dist_is_root()) {   /* rank 0 writes the run directory; the others only name it */
+        if (resume_step >= 0) snprintf(r->dir, sizeof r->dir, "%s", c->resume);
+        else snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
+        sb_free(&header);
+        return 0;
+    }
     if (resume_step >= 0) {
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
         rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
@@ -85,6 +92,7 @@ static void cell(FILE *f, const char *fmt, double v) {
 }
 
 void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra) {
+    if (!r->csv) return;   /* not rank 0 */
     fprintf(r->csv, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
     cell(r->csv, "%.9g", row->loss);
     cell(r->csv, "%.6g", row->acc);
@@ -132,8 +140,8 @@ void progress_update(RunLog *r, long step, long total, double epoch, double lr, 
     char eta[32];
     format_duration(eta, sizeof eta, done > 0 ? elapsed / done * (total - step) : NAN);
     char line[256];
-    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s | ETA %s",
-             step, total, epoch, lr, loss, samples_per_s, eta);
+    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s%s | ETA %s",
+             step, total, epoch, lr, loss, samples_per_s, dist_ranks_note(), eta);
     if (r->tty) {
         char bar[21];
         int filled = total > 0 ? (int)(20 * step / total) : 20;
@@ -158,6 +166,7 @@ void progress_message(RunLog *r, const char *fmt, ...) {
 }
 
 void runlog_summary(const RunLog *r, const Summary *s) {
+    if (!dist_is_root()) return;
     char path[RUN_DIR_LEN + 32];
     rundir_path(r->dir, RUN_SUMMARY, path, sizeof path);
     StrBuf b;

@@ -3,9 +3,12 @@
  *   for each micro-batch: gather + normalise, forward (loss included), backward
  *     (every gradient accumulates into the flat buffer; the loss gradient is scaled by
  *      1 / group size, so the step sees the mean over all examples of the group)
+ *   on several MPI ranks: each takes its piece of every micro-batch, and the gradients and
+ *     figures are summed over the ranks before clipping (dist.h)
  *   global gradient norm; clip (value, then norm); optimizer update */
 #include "run/trainer.h"
 #include "optim/clip.h"
+#include "run/dist.h"
 
 #include <math.h>
 
@@ -13,6 +16,7 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     StepResult r;
     Net *n = &t->net;
     int count = sampler_next(&t->sampler, t->group_idx);
+    int local = dist_step_begin(t, count);   /* this rank's examples (all of them on one) */
     n->overwrite_grads = 1;   /* the first backward writes every parameter's gradient */
     n->training = 1;
     n->update_stats = 1;
@@ -22,8 +26,8 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     double loss_sum = 0;
     long correct = 0;
     r.last_rows = 0;
-    for (int start = 0; start < count; start += n->capacity) {
-        int rows = count - start < n->capacity ? count - start : n->capacity;
+    for (int start = 0; start < local; start += n->capacity) {
+        int rows = local - start < n->capacity ? local - start : n->capacity;
         r.last_rows = rows;
         dataset_gather(&t->train, t->group_idx + start, rows, net_input(n), t->labels);
         net_forward(n, rows);
@@ -31,6 +35,7 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
         correct += n->correct;
         net_backward(n, rows);
     }
+    dist_step_end(t, &loss_sum, &correct);
     r.n = count;
     r.loss = loss_sum / count;
     r.acc = (double)correct / count;
