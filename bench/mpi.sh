@@ -20,14 +20,14 @@ flags() { echo "--quiet --runs-dir $out/runs --force --model $1 --batch $2 --opt
 
 echo
 echo "data parallel ($(build-mpi/train --version | sed 's/.*(MPI: //; s/)//'), mpirun binding each rank to a core): samples/s"
-printf "%-30s %14s %14s %14s %8s %16s\n" job "1 proc x 2 thr" "1 rank x 1 thr" "2 ranks x 1 thr" "2r / 1p" "sent/step/rank"
+printf "%-30s %15s %15s %15s %8s %16s\n" job "1 proc x 2 thr" "1 rank x 1 thr" "2 ranks x 1 thr" "2r / 1p" "sent/step/rank"
 mpi_job() {   # mpi_job LABEL SIZES BATCH STEPS
     ./train $(flags "$2" "$3" "$4") --run mpi-p2 --threads 2 > /dev/null
     $mpirun -np 1 build-mpi/train $(flags "$2" "$3" "$4") --run mpi-r1 --threads 1 > /dev/null
     $mpirun -np 2 build-mpi/train $(flags "$2" "$3" "$4") --run mpi-r2 --threads 1 > /dev/null
     p2=$(num mpi-p2 samples_per_s); r1=$(num mpi-r1 samples_per_s); r2=$(num mpi-r2 samples_per_s)
     bytes=$(awk -v p="$(num mpi-r2 params)" 'BEGIN { printf "%.2f MB", (4 * p + 32) / 1e6 }')
-    printf "%-30s %14.0f %14.0f %14.0f %7.2fx %16s\n" "$1" "$p2" "$r1" "$r2" \
+    printf "%-30s %15.0f %15.0f %15.0f %7.2fx %16s\n" "$1" "$p2" "$r1" "$r2" \
         "$(awk -v a="$r2" -v b="$p2" 'BEGIN { print a / b }')" "$bytes"
 }
 mpi_job "B1 784-256-256-10 b64" 784-256-256-10 64 3000
