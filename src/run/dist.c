@@ -33,7 +33,10 @@ static struct {
     int agreed_signal;            /* what the ranks agreed on at the last step */
     Rng run_dropout;              /* the run's dropout stream while a step uses the rank's */
     int sweep_failed, sweep_rc;   /* this rank's first failed sweep run */
-} D = {0, 1, 0, 0, DEFAULT_TIMEOUT, 0, NULL, 0, {0, 0}, -1, 0};
+    unsigned char *gathered;      /* GATHER_MAX bytes per rank, for the all-gathers */
+} D = {0, 1, 0, 0, DEFAULT_TIMEOUT, 0, NULL, 0, {0, 0}, -1, 0, NULL};
+
+#define GATHER_MAX 32             /* bytes per rank of the largest all-gather (a step's figures) */
 
 int dist_rank(void) { return D.rank; }
 int dist_size(void) { return D.size; }
@@ -103,6 +106,7 @@ static void join(int *argc, char ***argv) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &D.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &D.size);
+    D.gathered = xmalloc((size_t)GATHER_MAX * (size_t)D.size);   /* once: a step allocates nothing */
     D.joined = 1;
     D.pid = getpid();
     on_exit(on_exit_finalize, NULL);
@@ -246,7 +250,7 @@ static uint64_t checksum(const Net *n) {
 
 /* 1 if every rank's checksum equals rank 0's; else fills `detail`. */
 static int same_weights(const Net *n, char *detail, size_t len) {
-    uint64_t mine = checksum(n), *all = xmalloc(sizeof(uint64_t) * (size_t)D.size);
+    uint64_t mine = checksum(n), *all = (uint64_t *)(void *)D.gathered;
     gather_bytes(&mine, sizeof mine, all, "comparing the weights", D.timeout);
     int same = 1;
     for (int r = 1; r < D.size && same; r++)
@@ -255,7 +259,6 @@ static int same_weights(const Net *n, char *detail, size_t len) {
                      (unsigned long long)all[0], (unsigned long long)all[r], r);
             same = 0;
         }
-    free(all);
     return same;
 }
 
@@ -314,11 +317,10 @@ void dist_step_end(Trainer *t, double *loss_sum, long *correct) {
     sum_floats(n->grads, n->n_params, "the gradient all-reduce");
     int sig = D.signal_flag ? *D.signal_flag : 0;
     double mine[4] = {*loss_sum, (double)*correct, sig == SIGINT, sig == SIGTERM};
-    double *all = xmalloc(sizeof mine * (size_t)D.size), sum[4] = {0, 0, 0, 0};
+    double *all = (double *)(void *)D.gathered, sum[4] = {0, 0, 0, 0};
     gather_bytes(mine, sizeof mine, all, "the step's loss", D.timeout);
     for (int r = 0; r < D.size; r++)   /* in rank order: the same bits on every rank */
         for (int k = 0; k < 4; k++) sum[k] += all[4 * r + k];
-    free(all);
     *loss_sum = sum[0];
     *correct = (long)sum[1];
     D.agreed_signal = sum[3] > 0 ? SIGTERM : sum[2] > 0 ? SIGINT : 0;
@@ -333,11 +335,10 @@ void dist_slice(int n, int *lo, int *hi) {
 
 void dist_sum_eval(double *loss_sum, long *correct) {
     if (D.size == 1) return;
-    double mine[2] = {*loss_sum, (double)*correct}, *all = xmalloc(sizeof mine * (size_t)D.size);
+    double mine[2] = {*loss_sum, (double)*correct}, *all = (double *)(void *)D.gathered;
     gather_bytes(mine, sizeof mine, all, "the evaluation", D.timeout);
     double loss = 0, right = 0;
     for (int r = 0; r < D.size; r++) { loss += all[2 * r]; right += all[2 * r + 1]; }
-    free(all);
     *loss_sum = loss;
     *correct = (long)right;
 }
@@ -382,7 +383,7 @@ int dist_sweep_agree(int k, int n, int *rc) {
     if (*rc != 0 && D.sweep_failed < 0) { D.sweep_failed = k; D.sweep_rc = *rc; }
     if (D.size > 1) {
         if ((k + 1) % D.size != 0 && k != n - 1) { *rc = 0; return -1; }   /* mid-round */
-        int mine[2] = {D.sweep_failed, D.sweep_rc}, *all = xmalloc(sizeof mine * (size_t)D.size);
+        int mine[2] = {D.sweep_failed, D.sweep_rc}, *all = (int *)(void *)D.gathered;
         /* the other ranks' runs take as long as they take: no bound on this wait */
         gather_bytes(mine, sizeof mine, all, "the sweep's round", 0);
         for (int r = 0; r < D.size; r++)
@@ -390,7 +391,6 @@ int dist_sweep_agree(int k, int n, int *rc) {
                 D.sweep_failed = all[2 * r];
                 D.sweep_rc = all[2 * r + 1];
             }
-        free(all);
     }
     *rc = D.sweep_rc;
     return D.sweep_failed;
