@@ -2,15 +2,19 @@
  * table below, implemented in its own file of commands/. */
 #include "commands/compare.h"
 #include "commands/eval.h"
+#include "commands/export_images.h"
+#include "commands/export_onnx.h"
 #include "commands/gradcheck.h"
 #include "commands/inspect.h"
 #include "commands/lr_find.h"
+#include "commands/predict.h"
 #include "commands/schedule.h"
 #include "commands/sweep.h"
 #include "commands/train.h"
 #include "optim/optim.h"
 #include "run/config.h"
 #include "run/dist.h"
+#include "run/optim_memory.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -19,7 +23,7 @@
 
 static int cmd_optimizers(int argc, char **argv) {
     (void)argc; (void)argv;
-    optim_print_help(stdout);
+    optim_print_help(stdout, optim_default_memory, OPTIM_MEMORY_MODEL);
     return 0;
 }
 
@@ -39,6 +43,9 @@ static const Command commands[] = {
     {"compare", cmd_compare, "compare RUN_DIR...", "table and curves of finished runs (--csv, --out FILE)"},
     {"sweep", cmd_sweep, "sweep [flags]", "one run per combination of comma-listed values"},
     {"inspect", cmd_inspect, "inspect RUN_DIR|CKPT", "per-tensor statistics and metadata of a checkpoint"},
+    {"predict", cmd_predict, "predict --ckpt F IMAGE...", "top classes and probabilities of images (- : paths on stdin)"},
+    {"export-images", cmd_export_images, "export-images --out DIR", "write a dataset as PNGs in the image-folder layout"},
+    {"export", cmd_export, "export --onnx F --ckpt F", "the trained network as an ONNX model (opset 17)"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
