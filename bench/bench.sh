@@ -79,3 +79,4 @@ echo
 echo "time to 98%: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s wall (test accuracy $(num t98 test_acc)); recipe: ./train $recipe"
 run default --epochs 1 --ckpt-every 0
 echo "default run (784-256-256-10, batch 64): peak RSS $(num default peak_rss_mb) MB; MNIST load $(num default load_seconds) s"
+sh bench/mpi.sh

@@ -13,6 +13,7 @@
 #include "commands/train.h"
 #include "optim/optim.h"
 #include "run/config.h"
+#include "run/dist.h"
 #include "run/optim_memory.h"
 #include "util/fsio.h"
 #include "util/util.h"
@@ -60,11 +61,12 @@ int main(int argc, char **argv) {
     fsio_check_stdout_at_exit();   /* output lost to a full disk is an error, not exit 0 */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
-        if (!strcmp(argv[i], "--version")) { printf("train " VERSION "\n"); return 0; }
+        if (!strcmp(argv[i], "--version")) { printf("train " VERSION " (%s)\n", dist_version()); return 0; }
         if ((!strcmp(argv[i], "--opt") && i + 1 < argc && !strcmp(argv[i + 1], "help")) ||
             !strcmp(argv[i], "--opt=help"))
             return cmd_optimizers(argc, argv);
     }
+    dist_start(argc > 1 && argv[1][0] != '-' ? argv[1] : "train", argc, argv);
     if (argc > 1 && argv[1][0] != '-') {
         if (!strcmp(argv[1], "help")) { usage(stdout); return 0; }
         for (int i = 0; i < N_COMMANDS; i++)

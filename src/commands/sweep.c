@@ -5,6 +5,7 @@
 #include "commands/sweep.h"
 #include "commands/compare.h"
 #include "commands/train.h"
+#include "run/dist.h"
 #include "run/resolve.h"
 #include "run/rundir.h"
 #include "util/util.h"
@@ -307,16 +308,19 @@ int cmd_sweep(int argc, char **argv) {
             fatal(EXIT_USAGE, "sweep: run %s: invalid flags (above); nothing was run", s.runs[k].name);
     }
 
+    /* under mpirun the runs are dealt out to the ranks, one run per rank at a time (dist.h) */
+    dist_sweep_begin();
     char **dirs = xmalloc(sizeof(char *) * (size_t)s.n);
     for (int k = 0; k < s.n; k++) {
-        if (!s.quiet) {
+        if (dist_sweep_owns(k) && !s.quiet) {
             fprintf(stderr, "sweep %s: run %d/%d: %s\n  train", dir, k + 1, s.n, s.runs[k].name);
             for (int a = 1; avs[k][a]; a++) fprintf(stderr, " %s", avs[k][a]);
             fputc('\n', stderr);
         }
-        int rc = run_child(avs[k], s.quiet);
-        if (rc != 0) {
-            warn("sweep: run %s failed (exit code %d); stopping the sweep", s.runs[k].name, rc);
+        int rc = dist_sweep_owns(k) ? run_child(avs[k], s.quiet) : 0;
+        int failed = dist_sweep_agree(k, s.n, &rc);
+        if (failed >= 0) {
+            warn("sweep: run %s failed (exit code %d); stopping the sweep", s.runs[failed].name, rc);
             exit(rc);
         }
         dirs[k] = xmalloc(strlen(dir) + strlen(s.runs[k].name) + 2);
@@ -326,7 +330,7 @@ int cmd_sweep(int argc, char **argv) {
     char *svg = xmalloc(strlen(dir) + 16);
     sprintf(svg, "%s/compare.svg", dir);
     printf("sweep %s: %d run%s\n", dir, s.n, s.n == 1 ? "" : "s");
-    int rc = compare_dirs(dirs, s.n, svg, 0, s.quiet);
+    int rc = dist_is_root() ? compare_dirs(dirs, s.n, svg, 0, s.quiet) : 0;
     for (int k = 0; k < s.n; k++) { free(dirs[k]); free(avs[k]); }
     free(dirs); free(avs); free(svg); free(dir);
     sweep_free(&s);

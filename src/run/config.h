@@ -58,6 +58,7 @@ typedef struct {
     char plot_scale[8];
     char denormals[8];
     long threads, seed;
+    double mpi_timeout;
     /* run directory */
     char run[256], runs_dir[PATH_LEN], resume[PATH_LEN], init[PATH_LEN];
     int force, quiet;

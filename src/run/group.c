@@ -1,5 +1,6 @@
 /* group.c: passes over the step's group of examples, see group.h. */
 #include "run/group.h"
+#include "run/dist.h"
 #include "optim/clip.h"
 #include "util/util.h"
 
@@ -35,8 +36,9 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
     n->update_stats = !sample_rng;
     n->reuse_mask = 0;
     n->loss_scale = 1.0f / (float)count;
-    for (int start = 0; start < count; start += n->capacity) {
-        int rows = count - start < n->capacity ? count - start : n->capacity;
+    int local = t->group_local;   /* this rank's examples of the group (dist.h) */
+    for (int start = 0; start < local; start += n->capacity) {
+        int rows = local - start < n->capacity ? local - start : n->capacity;
         p.last_rows = rows;
         dataset_gather(&t->train, t->group_idx + start, rows, net_input(n), t->labels);
         n->labels = sample_rng ? NULL : t->labels;
@@ -49,6 +51,7 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
         p.correct += n->correct;
         net_backward(n, rows);
     }
+    dist_group_sum(t, &p.loss_sum, &p.correct);
     loss->arg = smoothing;
     n->update_stats = 1;
     t->group_n = count;
@@ -110,6 +113,10 @@ void group_check_options(const Config *c) {
               !strcmp(c->inner, "lbfgs") ? "moves the weights through many evaluations of its own"
               : !strcmp(c->inner, "sophia") ? "needs a curvature estimate between steps"
               : "evaluates at weights of its own (x)");
+    if (!strcmp(c->opt, "sophia") && dist_size() > 1)
+        fatal(EXIT_USAGE, "--opt sophia: not under more than one MPI rank: its labels drawn from "
+              "the model's softmax come from one stream in the group's order, which ranks holding "
+              "pieces of the group would each advance differently");
     if (!strcmp(c->opt, "sophia") && strcmp(c->loss, "ce") != 0)
         fatal(EXIT_USAGE, "--loss: --opt sophia draws labels from the model's softmax for its "
               "curvature estimate: it needs --loss ce");

@@ -14,7 +14,8 @@ typedef struct {
     int last_rows;     /* rows of the last micro-batch (still in the network) */
 } GroupPass;
 
-/* Forward and backward over the first `count` examples of t->group_idx, in training mode:
+/* Forward and backward over this rank's t->group_local examples of the group of `count` in
+ * t->group_idx (all `count` on one rank), in training mode, summed over the ranks:
  * the gradient of the mean loss is written (not added) into the network's gradient, and the
  * mean loss becomes t->closure.loss. With sample_rng, the labels are drawn from the model's
  * softmax instead (one draw per example, in order), BatchNorm does not move its running

@@ -197,6 +197,8 @@ const OptDef opts[] = {
      "flush: treat floats below 1.2e-38 as 0 (FTZ/DAZ, much faster); keep: IEEE, as PyTorch"},
     {"threads", T_INT, F(threads), "0", NULL, NULL, 0, 0, 4096, 0, OPT_NOSAVE, "length",
      "worker threads (0 = all cores); results do not depend on it"},
+    {"mpi-timeout", T_FLOAT, F(mpi_timeout), "300", NULL, NULL, 0, 0, 1e6, OPEN_LO, OPT_NOSAVE,
+     "length", "MPI build: seconds a rank waits for the others before it stops the run"},
     {"seed", T_INT, F(seed), "1", NULL, NULL, 0, 0, 4294967295.0, 0, OPT_KEEP, "length",
      "seeds initialisation, sampling and dropout"},
 
