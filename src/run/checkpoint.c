@@ -50,17 +50,22 @@ int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState 
     sb_printf(&num[6], "%.17g", s->train_seconds);
     sb_printf(&num[7], "%ld", s->skipped);
     sb_printf(&num[8], "%ld", s->bad_evals);
+    StrBuf noise;
+    sb_init(&noise);
+    sb_printf(&noise, "%.17g %.17g", s->noise.g2, s->noise.tr);
     StMeta meta[] = {
         {"format", FORMAT}, {"config", config.s}, {"step", num[0].s}, {"samples", num[1].s},
         {"sampler", num[2].s}, {"dropout_rng", num[3].s}, {"best_val_loss", num[4].s},
         {"best_step", num[5].s}, {"train_seconds", num[6].s}, {"optimizer", (char *)c->opt},
-        {"skipped", num[7].s}, {"bad_evals", num[8].s},
+        {"skipped", num[7].s}, {"bad_evals", num[8].s}, {"noise_ema", noise.s},
     };
-    int rc = st_write(path, t, count, meta, (int)(sizeof meta / sizeof meta[0]), err);
+    /* the last entry, noise_ema, only for runs that keep it */
+    int rc = st_write(path, t, count, meta, (int)(sizeof meta / sizeof meta[0]) - !c->log_noise, err);
     free(t);
     free(names);
     sb_free(&config);
     for (int i = 0; i < 9; i++) sb_free(&num[i]);
+    sb_free(&noise);
     return rc;
 }
 
@@ -197,6 +202,9 @@ int ckpt_load_state(const StFile *f, TrainState *s, Optim *o, const char *path, 
     s->skipped = s->bad_evals = 0;
     if (skipped && (sscanf(skipped, "%ld", &s->skipped) != 1 || s->skipped < 0)) ok = 0;
     if (bad_evals && (sscanf(bad_evals, "%ld", &s->bad_evals) != 1 || s->bad_evals < 0)) ok = 0;
+    const char *noise = st_meta_get(f, "noise_ema");
+    s->noise.g2 = s->noise.tr = 0;
+    if (noise && sscanf(noise, "%lg %lg", &s->noise.g2, &s->noise.tr) != 2) ok = 0;
     if (!ok) return errf(err, "%s: malformed training state in its metadata", path);
     return load_optimizer(f, o, path, err);
 }

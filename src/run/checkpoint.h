@@ -16,6 +16,7 @@
  *   train_seconds   time spent in training steps so far
  *   skipped         updates skipped for a non-finite gradient (--skip-nonfinite)
  *   bad_evals       evaluations without improvement since the best (--early-stop)
+ *   noise_ema       "<|G|^2 average> <tr(Sigma) average>" (--log-noise)
  *   optimizer       the optimizer's name
  *   crc32           of the tensor data (written and checked by safetensors.c)
  * Files of format 1 (the optimizer state as base64 metadata, n_slots x n_params floats,
@@ -25,6 +26,7 @@
 
 #include "data/sampler.h"
 #include "formats/safetensors.h"
+#include "instruments/noise.h"
 #include "nn/net.h"
 #include "optim/optim.h"
 #include "run/config.h"
@@ -39,6 +41,7 @@ typedef struct {
     double train_seconds;
     long skipped;           /* steps whose update --skip-nonfinite skipped */
     long bad_evals;         /* evaluations since the best one (--early-stop) */
+    NoiseEma noise;         /* --log-noise: the averages of |G|^2 and tr(Sigma) */
 } TrainState;
 
 /* Writes (atomically) the model, config, state and, when o is not NULL, the optimizer. */

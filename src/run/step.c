@@ -6,6 +6,7 @@
  *   global gradient norm; clip (value, then norm); optimizer update */
 #include "run/trainer.h"
 #include "optim/clip.h"
+#include "run/instruments_hook.h"
 
 #include <math.h>
 
@@ -30,6 +31,7 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
         loss_sum += n->loss_sum;
         correct += n->correct;
         net_backward(n, rows);
+        instruments_after_backward(t, rows);
     }
     r.n = count;
     r.loss = loss_sum / count;

@@ -26,6 +26,7 @@ typedef struct {
     double load_seconds;         /* reading the dataset */
     TrainState st;               /* step, samples, RNG states, best, timings */
     int training;                /* set up for training (optimizer, sampler) */
+    struct InstrumentsHook *instruments;   /* --log-curvature, --log-noise (instruments_hook.h) */
 } Trainer;
 
 typedef struct {
