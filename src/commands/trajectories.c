@@ -23,7 +23,7 @@
 #define MAX_FLAGS 32          /* distinct method flags */
 #define DEFAULT_STEPS 1000
 #define DEFAULT_OPTS "sgd,momentum,nesterov,rmsprop,adam"
-#define CONTOUR_GRID 241
+#define CONTOUR_GRID 181
 #define DRAWN_POINTS 4000    /* points of a path drawn at most (the CSV has them all) */
 
 /* A flag of the methods: --opt, or one each method reads (--lr, --wd, --momentum, ...). */

@@ -15,7 +15,7 @@
 #define BOTTOM 58
 #define PW 520
 #define BAR_W 100
-#define LEGEND_W 250
+#define LEGEND_W 280
 
 static const char *path_colors[] = {"#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c",
                                     "#e377c2", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22"};
@@ -180,10 +180,92 @@ static void edge_point(const Contour *c, const Scale *s, int i, int j, const dou
     *py = px_y(c, s, c->y0 + (j + v) * dy);
 }
 
+/* The segments of one level, in tenths of a pixel (what the file prints), joined into
+ * polylines before they are written: each interior end point is shared by exactly two
+ * segments, found through a hash of end points. */
+typedef struct {
+    long (*seg)[4];          /* x1 y1 x2 y2 */
+    int n, cap;
+    int *table, size;        /* end point -> 2 * segment + which end, open addressing; -1 empty */
+    char *used;
+} Segments;
+
+static void seg_add(Segments *g, double x1, double y1, double x2, double y2) {
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 256;
+        g->seg = xrealloc(g->seg, sizeof *g->seg * (size_t)g->cap);
+    }
+    long *q = g->seg[g->n++];
+    q[0] = lround(x1 * 10); q[1] = lround(y1 * 10); q[2] = lround(x2 * 10); q[3] = lround(y2 * 10);
+}
+
+static unsigned point_hash(long x, long y) {
+    return (unsigned)((unsigned long)x * 2654435761u ^ (unsigned long)y * 40503u);
+}
+
+static void seg_index(Segments *g) {
+    g->size = 4;
+    while (g->size < 4 * g->n) g->size *= 2;
+    g->table = xmalloc(sizeof(int) * (size_t)g->size);
+    g->used = xcalloc((size_t)g->n + 1, 1);
+    for (int i = 0; i < g->size; i++) g->table[i] = -1;
+    for (int k = 0; k < 2 * g->n; k++) {
+        const long *q = g->seg[k / 2] + 2 * (k % 2);
+        unsigned h = point_hash(q[0], q[1]) & (unsigned)(g->size - 1);
+        while (g->table[h] >= 0) h = (h + 1) & (unsigned)(g->size - 1);
+        g->table[h] = k;
+    }
+}
+
+/* A segment other than `skip`, not yet written, with an end at (x, y): returns
+ * 2 * segment + that end, or -1. */
+static int seg_find(const Segments *g, long x, long y, int skip) {
+    unsigned mask = (unsigned)(g->size - 1);
+    for (unsigned h = point_hash(x, y) & mask; g->table[h] >= 0; h = (h + 1) & mask) {
+        int k = g->table[h];
+        const long *q = g->seg[k / 2] + 2 * (k % 2);
+        if (q[0] == x && q[1] == y && k / 2 != skip && !g->used[k / 2]) return k;
+    }
+    return -1;
+}
+
+/* Writes the segments as polylines: from each segment not yet written, walk back along its
+ * chain to where the chain begins (or once around a loop), then write the chain forwards. */
+static void seg_write(StrBuf *b, Segments *g) {
+    seg_index(g);
+    for (int i = 0; i < g->n; i++) {
+        if (g->used[i]) continue;
+        int cur = i, end = 0;   /* the chain's first point is end `end` of segment cur */
+        for (int steps = 0; steps < g->n; steps++) {
+            const long *p = g->seg[cur] + 2 * end;
+            int k = seg_find(g, p[0], p[1], cur);
+            if (k < 0 || k / 2 == i) break;
+            cur = k / 2;
+            end = 1 - k % 2;
+        }
+        const long *p = g->seg[cur] + 2 * end;
+        sb_printf(b, "M%.1f %.1f", p[0] / 10.0, p[1] / 10.0);
+        for (;;) {
+            g->used[cur] = 1;
+            p = g->seg[cur] + 2 * (1 - end);
+            sb_printf(b, "L%.1f %.1f", p[0] / 10.0, p[1] / 10.0);
+            int k = seg_find(g, p[0], p[1], cur);
+            if (k < 0) break;
+            cur = k / 2;
+            end = k % 2;
+        }
+    }
+    free(g->table);
+    free(g->used);
+    g->table = NULL;
+    g->used = NULL;
+    g->n = 0;
+}
+
 /* Marching squares: in each cell, the edges whose ends lie on either side of the level are
  * joined in pairs; with four such edges (a saddle cell) the value at the centre decides
  * which corners the level separates. */
-static void contour_level(StrBuf *b, const Contour *c, const Scale *s, double level) {
+static void contour_level(StrBuf *b, const Contour *c, const Scale *s, double level, Segments *g) {
     for (int j = 0; j + 1 < c->ny; j++)
         for (int i = 0; i + 1 < c->nx; i++) {
             const double *z = c->z;
@@ -207,26 +289,29 @@ static void contour_level(StrBuf *b, const Contour *c, const Scale *s, double le
                 double x1, y1, x2, y2;
                 edge_point(c, s, i, j, q, pairs[p][0], level, &x1, &y1);
                 edge_point(c, s, i, j, q, pairs[p][1], level, &x2, &y2);
-                sb_printf(b, "M%.1f %.1fL%.1f %.1f", x1, y1, x2, y2);
+                seg_add(g, x1, y1, x2, y2);
             }
         }
+    seg_write(b, g);
 }
 
 static void contour_lines(StrBuf *b, const Contour *c, const Scale *s) {
+    Segments g = {0};
     for (int k = 1; k <= c->n_levels; k++) {
         double frac = (double)k / (c->n_levels + 1), level = untransform(s, s->lo + frac * (s->hi - s->lo));
         char col[8];
         if (c->heat) snprintf(col, sizeof col, "#ffffff");
         else {   /* greys, darker for lower levels, so coloured paths stand out */
-            int g = (int)lround(90 + 130 * frac);
-            snprintf(col, sizeof col, "#%02x%02x%02x", g, g, g);
+            int grey = (int)lround(90 + 130 * frac);
+            snprintf(col, sizeof col, "#%02x%02x%02x", grey, grey, grey);
         }
         sb_printf(b, "<path class=\"contour\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s "
                   "clip-path=\"url(#area)\" d=\"", col, c->heat ? "0.8" : "1",
                   c->heat ? " stroke-opacity=\"0.55\"" : "");
-        contour_level(b, c, s, level);
+        contour_level(b, c, s, level, &g);
         sb_printf(b, "\"><title>level %.4g</title></path>\n", level);
     }
+    free(g.seg);
 }
 
 static void mark_symbol(StrBuf *b, MarkShape shape, double x, double y, const char *title) {
