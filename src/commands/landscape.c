@@ -230,8 +230,8 @@ static void line(const Config *flags) {
         if (i % stride == 0 || i == i0 || i == i1 || i == count - 1)
             printf("  %-8.3g %12.6g %9.2f%% %12.6g %9.2f%%\n", alpha[i], tr[i].loss, 100 * tr[i].acc, te[i].loss,
                    100 * te[i].acc);
-    printf("  lowest training loss %.6g at alpha %.3g; %.2f s on %d threads\n", tr[lowest].loss, alpha[lowest],
-           seconds, pool.threads);
+    printf("  lowest training loss %.6g at alpha %.3g; %.2f s on %d thread%s\n", tr[lowest].loss, alpha[lowest],
+           seconds, pool.threads, pool.threads > 1 ? "s" : "");
     printf("  wrote %s and %s\n", svg, csv);
     for (int c = 0; c < 4; c++) free(cols[c]);
     pool_free(&pool);
@@ -398,7 +398,8 @@ static void plane(const Config *flags, const char *arg) {
                path.n, path.steps[0], path.steps[path.n - 1], 100 * explained[0], 100 * explained[1]);
     printf("  loss at the checkpoint %.6g (accuracy %.2f%%); lowest on the grid %.6g at (%.3g, %.3g); highest %.6g\n",
            tr[count].loss, 100 * tr[count].acc, tr[lowest].loss, xs[lowest], ys[lowest], z_max(z, count));
-    printf("  %.2f s on %d threads\n  wrote %s and %s%s%s\n", seconds, pool.threads, svg, csv, pca ? " and " : "", path_csv);
+    printf("  %.2f s on %d thread%s\n  wrote %s and %s%s%s\n", seconds, pool.threads, pool.threads > 1 ? "s" : "", svg,
+           csv, pca ? " and " : "", path_csv);
     pool_free(&pool);
     for (int i = 0; i < path.n; i++) weights_free(&path.points[i]);
     free(path.points); free(path.steps); free(px); free(py);

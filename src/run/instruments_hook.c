@@ -146,7 +146,11 @@ static void write_plots(const Trainer *t, const char *dir) {
     if (rc == 0 && t->c.log_noise) {
         int m = column_pairs(&log, "noise_scale", x, y);
         double batch = (double)trainer_group_size(&t->c, t->train.n);
-        for (int i = 0; i < log.n_rows; i++) lx[i] = log.cells[i * log.n_cols + logcsv_find(&log, "step")], ly[i] = batch;
+        int cs = logcsv_find(&log, "step");
+        for (int i = 0; i < log.n_rows; i++) {
+            lx[i] = log.cells[i * log.n_cols + cs];
+            ly[i] = batch;
+        }
         snprintf(title, sizeof title, "%s: gradient noise scale", t->c.run);
         plot_init(&p, title, "step", "B_simple = tr(Sigma) / |G|^2");
         p.log_y = 1;
