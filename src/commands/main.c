@@ -42,7 +42,7 @@ static const Command commands[] = {
     {"sweep", cmd_sweep, "sweep [flags]", "one run per combination of comma-listed values"},
     {"inspect", cmd_inspect, "inspect RUN_DIR|CKPT", "per-tensor statistics and metadata of a checkpoint"},
     {"curvature", cmd_curvature, "curvature RUN|CKPT", "largest Hessian eigenvalues (--top K) and trace (--trace) of the training loss"},
-    {"landscape", cmd_landscape, "landscape RUN|CKPT | --from A --to B", "loss on a plane through a checkpoint, or on a line between two"},
+    {"landscape", cmd_landscape, "landscape RUN|CKPT", "loss on a plane through a checkpoint (or the line --from A --to B)"},
     {"trajectories", cmd_trajectories, "trajectories [flags]", "optimizers on a 2-D test function: paths, SVG, CSV"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
