@@ -29,7 +29,7 @@ if [ "$rc" = 2 ] && grep -q "^train: --lr: needs a value" "$tmp/err"; then pass=
 expect 2 "--batch: .*out of range" --batch 0
 expect 2 "--batch: .*out of range" --batch -3
 expect 2 "--batch: expected a whole number or full" --batch 1.5
-expect 2 "--opt: unknown value 'nope' \(choose from sgd\|momentum\|nesterov\|adagrad\|rmsprop\|adam\|adamw\|amsgrad\|nadam\|radam\|adamax\|lion\)" --opt nope
+expect 2 "--opt: unknown value 'nope' \(choose from sgd\|momentum\|nesterov\|adagrad\|rmsprop\|adam\|adamw\|amsgrad\|nadam\|radam\|adamax\|lion\|adadelta\|adafactor\|lamb\|lars\|lookahead\|muon\|shampoo\)" --opt nope
 expect 2 "--act: unknown value" --act swish
 expect 2 "--schedule: unknown value" --schedule sometimes
 expect 2 "--model: '784-x': expected layer sizes like 784-256-10" --model 784-x

@@ -37,6 +37,19 @@ static void test_batchnorm_resume_is_exact(void) {
     st_free(&f);
 }
 
+/* The norms' loops are split over rows or features, each summed in order: the same bits for
+ * any thread count (batch 600 > the threading threshold of the norms' loops). */
+static void test_norms_thread_invariant(void) {
+    const char *common = "--model 'linear 128, layernorm, gelu, linear 64, batchnorm, relu, linear 10' "
+                         "--subset 1200 --val 0 --batch 600 --steps 6";
+    char flags[512];
+    snprintf(flags, sizeof flags, "%s --threads 1", common);
+    CHECK(train("norm-t1", flags) == 0);
+    snprintf(flags, sizeof flags, "%s --threads 2", common);
+    CHECK(train("norm-t2", flags) == 0);
+    CHECK(max_weight_diff(ckpt("norm-t1", "last.safetensors"), ckpt("norm-t2", "last.safetensors")) == 0);
+}
+
 /* Both norms train; train eval of the checkpoint (evaluation mode: running statistics)
  * reports the summary's test accuracy. */
 static void test_norms_train_and_eval(void) {
@@ -101,6 +114,7 @@ static void test_resume_previous_format(void) {
 int main(void) {
     sh("mkdir -p " RUNS);
     RUN(test_batchnorm_resume_is_exact);
+    RUN(test_norms_thread_invariant);
     RUN(test_norms_train_and_eval);
     RUN(test_list_model_file);
     RUN(test_resume_previous_format);

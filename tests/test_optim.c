@@ -326,7 +326,8 @@ static void test_optimizer_table(void) {
     CHECK(optim_find("sgd") && !strcmp(optim_find("sgd")->slots, "momentum_buffer"));
     CHECK(optim_find("adam") && !strcmp(optim_find("adam")->slots, "exp_avg exp_avg_sq max_exp_avg_sq"));
     CHECK(optim_find("nope") == NULL);
-    CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion");
+    CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion|"
+                              "adadelta|adafactor|lamb|lars|lookahead|muon|shampoo");
     for (int i = 0; i < optim_count; i++) {
         const OptimDef *o = &optim_table[i];
         int slots = 0;

@@ -6,66 +6,18 @@ PyTorch's own float32 run is (within a factor), and the file train writes must l
 equivalent nn.Sequential with load_state_dict. Run by tests/cli_torch.sh when torch exists.
 
 usage: torch_norm_parity.py TRAIN_BIN WORKDIR"""
-import gzip
-import json
 import os
-import struct
 import subprocess
 import sys
 
 import torch
 import torch.nn as nn
 
+from torch_io import as_close_as_torch, load_safetensors, mnist_train, save_safetensors
+
 N, STEPS = 512, 50
 TRAIN, WORK = sys.argv[1], sys.argv[2]
-
-
-def idx(path):
-    raw = open(path, "rb").read() if os.path.exists(path) else gzip.open(path + ".gz").read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    magic, = struct.unpack(">I", raw[:4])
-    dims = struct.unpack(">" + "I" * (magic & 0xFF), raw[4:4 + 4 * (magic & 0xFF)])
-    return torch.frombuffer(bytearray(raw[4 + 4 * len(dims):]), dtype=torch.uint8).reshape(dims)
-
-
-def data_file(name):
-    for spelling in (name, name.replace("-idx", ".idx")):
-        for suffix in ("", ".gz"):
-            p = os.path.join("data", "mnist", spelling + suffix)
-            if os.path.exists(p):
-                return p[:-3] if suffix else p
-    raise SystemExit("no MNIST in data/mnist")
-
-
-images = idx(data_file("train-images-idx3-ubyte"))[:N].reshape(N, -1).double() / 255
-labels = idx(data_file("train-labels-idx1-ubyte"))[:N].long()
-
-
-def save_safetensors(path, tensors):
-    header, body = {}, b""
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [len(body), len(body) + len(data)]}
-        body += data
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(text)) + text + body)
-
-
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n, = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, h in header.items():
-        b, e = h["data_offsets"]
-        dt = {"F32": torch.float32, "I64": torch.int64}[h["dtype"]]
-        out[name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dt).reshape(h["shape"])
-    return out
+images, labels = mnist_train(N)
 
 
 def mlp(norm):
@@ -120,13 +72,7 @@ def run_case(norm, opt):
             print(f"  {name} {key}: {int(ours[key])} (PyTorch {int(r)}) {'ok' if same else 'FAIL'}")
             ok &= same
             continue
-        ours_err = (ours[key].double() - r).abs().max().item()
-        torch_err = (f32[key].double() - r).abs().max().item()
-        scale = r.abs().max().item()
-        good = ours_err <= 10 * torch_err + 1e-6 * scale
-        ok &= good
-        print(f"  {name} {key}: max |train - float64| {ours_err:.3g}, |torch float32 - float64| {torch_err:.3g} "
-              f"{'ok' if good else 'FAIL'}")
+        ok &= as_close_as_torch(f"{name} {key}", ours[key], r, f32[key], 10)
     model = mlp(norm)   # the file loads as it is, optimizer state aside
     model.load_state_dict({k: v for k, v in ours.items() if not k.startswith("optimizer.")})
     return ok

@@ -74,23 +74,11 @@ static char **args_flags_first(int argc, char **argv) {
     return out;
 }
 
-void refuse_other_flags(const Config *flags, const char *command, const char *allowed) {
-    for (int i = 0; i < N_OPTS; i++) {
-        if (!flags->given[i]) continue;
-        char word[40];
-        snprintf(word, sizeof word, "--%s", opts[i].name);
-        const char *hit = strstr(allowed, word);
-        size_t len = strlen(word);
-        while (hit && hit[len] != ' ' && hit[len] != 0) hit = strstr(hit + len, word);
-        if (!hit) fatal(EXIT_USAGE, "--%s: not used by train %s (it reads %s)", opts[i].name, command, allowed);
-    }
-}
-
-char **command_flags(Config *flags, int argc, char **argv, const char *command, const char *allowed,
+char **command_flags(Config *flags, int argc, char **argv, const char *command, const char *reads,
                      char ***pos, int *n_pos) {
     config_defaults(flags);
     char **args = args_flags_first(argc, argv);
     config_parse_args(flags, argc, args, 1, pos, n_pos);
-    refuse_other_flags(flags, command, allowed);
+    config_check_reads(flags, command, reads, NULL);
     return args;
 }

@@ -24,13 +24,12 @@ void ckpt_close(Opened *o);
 void ckpt_sibling(const char *ckpt, const char *name, char *out, size_t len);
 /* The run directory or checkpoint file arg names: dir/last.safetensors for a directory. */
 void ckpt_resolve_path(const char *arg, char *out, size_t len);
-/* The command line of `train command`: flags (defaults, then argv's) into flags, positional
- * arguments into pos/n_pos, which may stand before, between or after the flags
- * (`train curvature RUN --top 3`). A flag not in `allowed` ("--a --b") is refused (exit 2),
- * so none is silently ignored. Returns the argument vector pos points into (free it). */
-char **command_flags(Config *flags, int argc, char **argv, const char *command, const char *allowed,
+/* The command line of `command` ("train curvature"): flags (defaults, then argv's) into
+ * flags, positional arguments into pos/n_pos, which may stand before, between or after the
+ * flags (`train curvature RUN --top 3`). A flag not in `reads` (config_check_reads) is
+ * refused, so none is silently ignored. Returns the argument vector pos points into (free
+ * it). */
+char **command_flags(Config *flags, int argc, char **argv, const char *command, const char *reads,
                      char ***pos, int *n_pos);
-/* Refuses (exit 2) any flag given on the command line that is not in `allowed`. */
-void refuse_other_flags(const Config *flags, const char *command, const char *allowed);
 
 #endif

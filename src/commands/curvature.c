@@ -47,8 +47,11 @@ int cmd_curvature(int argc, char **argv) {
     Config flags;
     char **pos;
     int n_pos;
-    char **args = command_flags(&flags, argc, argv, "curvature",
+    char **args = command_flags(&flags, argc, argv, "train curvature",
                                 "--examples --top --trace --probes --tol --max-iter --seed --data --threads", &pos, &n_pos);
+    /* --top is shared with predict, whose default is 3 */
+    int top = config_given(&flags, "top") ? (int)flags.top : 1;
+    if (top > CURV_MAX_TOP) fatal(EXIT_USAGE, "--top: at most %d eigenvalues", CURV_MAX_TOP);
     if (n_pos != 1) fatal(EXIT_USAGE, "curvature: expected one RUN_DIR or checkpoint (usage: train curvature RUN|CKPT [flags])");
     Opened o;
     ckpt_open(&o, pos[0], &flags);
@@ -61,7 +64,7 @@ int cmd_curvature(int argc, char **argv) {
     CurvOperator op = curv_data_operator(&data);
     LanczosWork work;
     lanczos_alloc(&work, t->net.n_params, (int)flags.max_iter);
-    LanczosOpts lo = {(int)flags.top, flags.tol, (uint64_t)flags.seed};
+    LanczosOpts lo = {top, flags.tol, (uint64_t)flags.seed};
     LanczosResult r;
     lanczos_top(&op, &work, &lo, &r, NULL);
     double tr = NAN, tr_se = NAN;

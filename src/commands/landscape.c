@@ -412,7 +412,7 @@ int cmd_landscape(int argc, char **argv) {
     Config flags;
     char **pos;
     int n_pos;
-    char **args = command_flags(&flags, argc, argv, "landscape",
+    char **args = command_flags(&flags, argc, argv, "train landscape",
                                 "--from --to --dirs --grid --span --examples --seed --data --threads --out", &pos, &n_pos);
     int is_line = flags.from[0] || flags.to[0];
     if (is_line && (!flags.from[0] || !flags.to[0]))

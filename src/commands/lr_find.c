@@ -50,6 +50,13 @@ int cmd_lr_find(int argc, char **argv) {
     Config c;
     char err[ERR_LEN];
     resolve_options(&c, argc, argv);
+    /* the lr is the sweep's; no schedule, length or cadence applies */
+    config_check_reads(&c, "train lr-find", "@data @model @batches --opt --momentum --dampening "
+                       "--nesterov --beta1 --beta2 --eps --wd --wd-bias --amsgrad --alpha --centered "
+                       "--lr-decay --initial-accumulator --momentum-decay --clip --clip-value --threads "
+                       "--seed --denormals --run --runs-dir --init --force --quiet --start-lr --end-lr "
+                       "--num-it", "it sets the lr itself, from --start-lr to --end-lr over --num-it "
+                       "steps: no schedule, length or cadence applies");
     if (c.end_lr <= c.start_lr) fatal(EXIT_USAGE, "--end-lr: %g is not above --start-lr %g", c.end_lr, c.start_lr);
     char kind[32];
     snprintf(kind, sizeof kind, "lr-find-%s", c.opt);
@@ -64,17 +71,20 @@ int cmd_lr_find(int argc, char **argv) {
     int n_max = (int)c.num_it, n = 0;
     double *lrs = xmalloc(sizeof(double) * (size_t)n_max), *raw = xmalloc(sizeof(double) * (size_t)n_max);
     double *smooth = xmalloc(sizeof(double) * (size_t)n_max);
-    double avg = 0, best = INFINITY;
+    double avg = 0, best = INFINITY, step_seconds = 0;
     const char *stop = "the sweep ended";
     for (int i = 0; i < n_max; i++) {
         double lr = c.start_lr * pow(c.end_lr / c.start_lr, (double)i / (n_max - 1));
+        double t0 = now_seconds();
         StepResult r = trainer_step(t, lr, NAN);
+        step_seconds += now_seconds() - t0;
         if (!isfinite(r.loss) || !isfinite(r.grad_norm)) { stop = "the loss became non-finite"; break; }
         avg = SMOOTH_BETA * avg + (1 - SMOOTH_BETA) * r.loss;
         double s = avg / (1 - pow(SMOOTH_BETA, i + 1));
         lrs[n] = lr; raw[n] = r.loss; smooth[n] = s; n++;
         if (s < best) best = s;
-        progress_update(&log, i + 1, n_max, (double)t->st.samples / t->train.n, lr, s, 0);
+        progress_update(&log, i + 1, n_max, (double)t->st.samples / t->train.n, lr, s,
+                        step_seconds > 0 ? t->st.samples / step_seconds : 0);
         if (i > 0 && s > DIVERGE_FACTOR * best) { stop = "the smoothed loss exceeded 4x its minimum"; break; }
     }
     if (n < 3) fatal(EXIT_FAIL, "lr-find: only %d steps before %s: lower --start-lr", n, stop);

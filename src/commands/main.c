@@ -3,16 +3,20 @@
 #include "commands/compare.h"
 #include "commands/curvature.h"
 #include "commands/eval.h"
+#include "commands/export_images.h"
+#include "commands/export_onnx.h"
 #include "commands/gradcheck.h"
 #include "commands/inspect.h"
 #include "commands/landscape.h"
 #include "commands/lr_find.h"
+#include "commands/predict.h"
 #include "commands/schedule.h"
 #include "commands/sweep.h"
 #include "commands/train.h"
 #include "commands/trajectories.h"
 #include "optim/optim.h"
 #include "run/config.h"
+#include "run/optim_memory.h"
 #include "util/util.h"
 
 #include <string.h>
@@ -21,7 +25,7 @@
 
 static int cmd_optimizers(int argc, char **argv) {
     (void)argc; (void)argv;
-    optim_print_help(stdout);
+    optim_print_help(stdout, optim_default_memory, OPTIM_MEMORY_MODEL);
     return 0;
 }
 
@@ -44,6 +48,9 @@ static const Command commands[] = {
     {"curvature", cmd_curvature, "curvature RUN|CKPT", "largest Hessian eigenvalues (--top K) and trace (--trace) of the training loss"},
     {"landscape", cmd_landscape, "landscape RUN|CKPT", "loss on a plane through a checkpoint (or the line --from A --to B)"},
     {"trajectories", cmd_trajectories, "trajectories [flags]", "optimizers on a 2-D test function: paths, SVG, CSV"},
+    {"predict", cmd_predict, "predict --ckpt F IMAGE...", "top classes and probabilities of images (- : paths on stdin)"},
+    {"export-images", cmd_export_images, "export-images --out DIR", "write a dataset as PNGs in the image-folder layout"},
+    {"export", cmd_export, "export --onnx F --ckpt F", "the trained network as an ONNX model (opset 17)"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -2,9 +2,11 @@
  * onecycle cycles) of every step of the run the flags describe, as CSV on stdout, and drawn
  * into an SVG. Trains nothing. */
 #include "commands/schedule.h"
+#include "commands/train.h"
 #include "data/dataset.h"
 #include "formats/plot.h"
 #include "optim/sched.h"
+#include "run/datainfo.h"
 #include "run/resolve.h"
 #include "run/trainer.h"
 #include "util/util.h"
@@ -14,12 +16,13 @@
 
 /* Total steps as `train` would run them: --steps, else epochs * ceil(n / (batch * accum))
  * with n the training examples that --data, --val and --subset leave. */
-static long total_steps(const Config *c) {
+static long total_steps(Config *c) {
     if (c->steps) return c->steps;
     Dataset ds;
     char err[ERR_LEN];
     if (dataset_open(c->data, 1, &ds, err) != 0)
         fatal(EXIT_FAIL, "%s (or give --steps, so the data is not needed)", err);
+    data_default_val(c, ds.n);
     long n = c->subset ? c->subset : ds.n - c->val;
     dataset_free(&ds);
     if (n <= 0) fatal(EXIT_USAGE, "--val: %ld leaves no training data", c->val);
@@ -30,7 +33,9 @@ static long total_steps(const Config *c) {
 int cmd_schedule(int argc, char **argv) {
     Config c;
     resolve_options(&c, argc, argv);
+    config_check_reads(&c, "train schedule", TRAIN_READS " --out", NULL);
     long T = total_steps(&c);
+    config_check_run_length(&c, T);
     Schedule sched = resolve_schedule(&c);
     int cycles = !isnan(sched_momentum(&sched, 0, T));
     printf(cycles ? "step,lr,momentum\n" : "step,lr\n");

@@ -4,6 +4,7 @@
  * intact. */
 #include "commands/sweep.h"
 #include "commands/compare.h"
+#include "commands/train.h"
 #include "run/resolve.h"
 #include "run/rundir.h"
 #include "util/util.h"
@@ -262,6 +263,7 @@ static int check_flags(char **av) {
     if (pid == 0) {
         Config c;
         resolve_options(&c, count_args(av), av);
+        config_check_reads(&c, "train", TRAIN_READS, NULL);
         _exit(0);
     }
     return wait_child(pid);

@@ -19,6 +19,7 @@ int cmd_train(int argc, char **argv) {
     Config c;
     char err[ERR_LEN];
     resolve_options(&c, argc, argv);
+    config_check_reads(&c, "train", TRAIN_READS, NULL);
     Resume resume = {0};
     if (c.resume[0]) {
         resume_open(&resume, &c, argc, argv);

@@ -278,10 +278,8 @@ int cmd_trajectories(int argc, char **argv) {
     config_defaults(&base);
     config_parse_args(&base, n_rest, rest, 1, NULL, NULL);
     free(rest);
-    refuse_other_flags(&base, "trajectories", "--fn --start --condition --within --steps --out --schedule --warmup "
-                       "--min-lr --step-size --gamma --milestones --power --cycle --cycle-mult --cyclic-mode --pct-start "
-                       "--div-factor --final-div-factor --three-phase --cycle-momentum --base-momentum --max-momentum "
-                       "--clip --clip-value (and the optimizer flags)");
+    /* the optimizer flags were taken out above; the schedule's and clipping's apply to all */
+    config_check_reads(&base, "train trajectories", "--fn --start --condition --within --steps --out @schedule", NULL);
     char err[ERR_LEN];
     if (config_given(&base, "condition") && config_given(&base, "fn") && strcmp(base.fn, "quadratic"))
         fatal(EXIT_USAGE, "--condition: shapes the quadratic only (--fn %s was given)", base.fn);

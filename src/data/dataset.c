@@ -6,6 +6,7 @@
  * byte past the expected payload both detects trailing junk and makes zlib verify the gzip
  * trailer's CRC. */
 #include "data/dataset.h"
+#include "data/classes.h"
 #include "data/imagefolder.h"
 #include "util/util.h"
 
@@ -188,6 +189,9 @@ int dataset_open(const char *spec, int train, Dataset *ds, char *err) {
     resolve_dir(spec, dir, sizeof dir);
     const char *hint = !strcmp(spec, "mnist") ? " (run `make data` to fetch MNIST)"
                      : !strcmp(spec, "fashion") ? " (run `sh data/fetch.sh fashion`)" : "";
+    if (is_file(dir))
+        return errf(err, "%s: is a file, not a dataset directory (--data takes mnist, fashion, a "
+                    "directory of IDX files or an image folder)", dir);
     if (!is_dir(dir)) return errf(err, "%s: no such dataset directory%s", dir, hint);
     const char *split = train ? "train" : "t10k";
     if (imagefolder_is(dir) && find_idx(dir, split, "images-idx3", images, sizeof images) != 0
@@ -197,7 +201,14 @@ int dataset_open(const char *spec, int train, Dataset *ds, char *err) {
         return errf(err, "%s: missing (also looked for .gz and the images.idx3 spelling)%s", images, hint);
     if (find_idx(dir, split, "labels-idx1", labels, sizeof labels) != 0)
         return errf(err, "%s: missing (also looked for .gz and the labels.idx1 spelling)%s", labels, hint);
-    return dataset_load_files(images, labels, ds, err);
+    if (dataset_load_files(images, labels, ds, err) != 0) return -1;
+    int n_names;   /* the built-in datasets have ten classes, even in a file that lacks one */
+    const char *const *names = classes_builtin(spec, &n_names);
+    if (names && ds->n_classes <= n_names) {
+        ds->n_classes = n_names;
+        ds->class_names = classes_copy(names, n_names);
+    }
+    return 0;
 }
 
 Dataset dataset_slice(const Dataset *ds, int start, int n) {
@@ -210,7 +221,7 @@ Dataset dataset_slice(const Dataset *ds, int start, int n) {
 }
 
 void dataset_free(Dataset *ds) {
-    if (ds->owns) { free(ds->images); free(ds->labels); }
+    if (ds->owns) { free(ds->images); free(ds->labels); classes_free(ds->class_names, ds->n_classes); }
     memset(ds, 0, sizeof *ds);
 }
 

@@ -18,12 +18,17 @@ const char *optim_names(void) {
     return names;
 }
 
-void optim_print_help(FILE *out) {
+void optim_print_help(FILE *out, OptimMemoryFn memory, const char *model) {
     fprintf(out, "optimizers (--opt NAME), with their defaults and update rules (README: Optimizers):\n");
     for (int i = 0; i < optim_count; i++) {
         const OptimDef *o = &optim_table[i];
         fprintf(out, "  %-9s defaults: %s\n            flags: --lr %s\n            %s\n", o->name,
                 o->defaults, o->flags, o->formula);
+        if (!memory) continue;
+        long bytes, params;
+        memory(o, &bytes, &params);
+        fprintf(out, "            state: %.2f bytes per parameter, %.3f MB for %s (%ld parameters)\n",
+                (double)bytes / (double)params, (double)bytes / 1e6, model, params);
     }
 }
 
@@ -70,6 +75,10 @@ static void plan_slices(Optim *o) {
     }
 }
 
+int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
+    return def->step ? slot_states(def, h, t, out) : def->state_spec(h, t, out);
+}
+
 int optim_net_tensors(const Net *n, OptTensor *out) {
     int count = 0;
     for (int i = 0; i < n->n_tensors; i++) {
@@ -97,7 +106,8 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->tensors = xmalloc(sizeof(OptTensor) * (size_t)(n_tensors ? n_tensors : 1));
     memcpy(o->tensors, tensors, sizeof(OptTensor) * (size_t)n_tensors);
     o->wd = xmalloc(sizeof(float) * (size_t)(n_tensors ? n_tensors : 1));
-    o->states = xmalloc(sizeof(OptState) * (size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1));
+    o->states = xcalloc((size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1), sizeof(OptState));
+    long scratch = 0;
     o->state_first = xmalloc(sizeof(int) * (size_t)(n_tensors + 1));
     for (int k = 0; k < n_tensors; k++) {
         const OptTensor *t = &o->tensors[k];
@@ -105,7 +115,12 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
         o->wd[k] = t->role != ROLE_WEIGHT && !h->wd_bias ? 0.0f : (float)h->wd;
         o->state_first[k] = o->n_states;
         OptState *s = &o->states[o->n_states];
-        int n = def->step ? slot_states(def, h, t, s) : def->state_spec(h, t, s);
+        int n = optim_tensor_states(def, h, t, s);
+        if (n > 0 && s[n - 1].workspace) {   /* scratch, not state */
+            n--;
+            scratch = s[n].size > scratch ? s[n].size : scratch;
+            memset(&s[n], 0, sizeof s[n]);
+        }
         for (int i = 0; i < n; i++) {
             s[i].tensor = k;
             if (!def->step) s[i].slot = -1;
@@ -117,13 +132,15 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
     o->state_first[n_tensors] = o->n_states;
     o->state = xalloc_floats((size_t)o->n_state);
     if (def->step) plan_slices(o);
+    o->scratch = xalloc_floats((size_t)(scratch ? scratch : 1));
 }
 
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum) {
     OptimHyper h = o->h;
     if (!isnan(momentum)) {
-        if (o->def->cycles == CYCLES_MOMENTUM) h.momentum = momentum;
-        else if (o->def->cycles == CYCLES_BETA1) h.beta1 = momentum;
+        OptimCycles cycles = o->def->cycles == CYCLES_INNER ? h.inner->cycles : o->def->cycles;
+        if (cycles == CYCLES_MOMENTUM) h.momentum = momentum;
+        else if (cycles == CYCLES_BETA1) h.beta1 = momentum;
     }
     if (o->def->prepare) o->def->prepare(o, &h, t);
     if (o->def->step) {
@@ -155,5 +172,6 @@ void optim_free(Optim *o) {
     free(o->states);
     free(o->state_first);
     free(o->slices);
+    free(o->scratch);
     memset(o, 0, sizeof *o);
 }

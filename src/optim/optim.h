@@ -25,6 +25,8 @@
 
 #define OPTIM_MAX_STATE 3        /* state slots of an element-wise rule */
 
+struct OptimDef;
+
 /* The hyper-parameters, resolved once from the options. */
 typedef struct {
     double wd;                   /* weight decay of weights (biases, norms: see wd_bias) */
@@ -34,7 +36,20 @@ typedef struct {
     int nesterov, centered, amsgrad;
     int cycled;                  /* the schedule cycles momentum or beta1 (onecycle) */
     double mu_product;           /* nadam: prod of mu_1..mu_t, filled by its prepare() */
+    double rho;                  /* adadelta */
+    double beta2_decay, eps2, clip_threshold;          /* adafactor */
+    double trust_coeff;          /* lars */
+    int trust_clip;              /* lars (LARC), lamb */
+    int ns_steps, muon_adjust;   /* muon: Newton-Schulz iterations, lr scaling (MUON_*) */
+    double ns_eps;
+    int block, precond_every;    /* shampoo */
+    double matrix_eps;
+    int lookahead_k;             /* lookahead */
+    double lookahead_alpha;
+    const struct OptimDef *inner;  /* lookahead: the row it wraps */
 } OptimHyper;
+
+enum { MUON_ADJUST_ORIGINAL, MUON_ADJUST_MATCH_RMS_ADAMW };
 
 /* One parameter tensor as the optimizer sees it. */
 typedef struct {
@@ -45,12 +60,16 @@ typedef struct {
 } OptTensor;
 
 /* One state tensor: `name` of tensors[tensor], `size` floats at `offset` of the state;
- * for element-wise rows also the rule's slot it fills. */
+ * for element-wise rows also the rule's slot it fills. A per-tensor row's state_spec may add
+ * one entry with `workspace` set: not state but the scratch floats its step needs for that
+ * tensor (o->scratch holds the largest such size, allocated before the first step; never
+ * saved). */
 typedef struct {
     int tensor, slot;
     char name[24];
     int ndim, shape[2];
     long offset, size;
+    int workspace;
 } OptState;
 
 /* p, g, state[k]: n floats each (state[k] NULL for a slot the hyper-parameters leave unused;
@@ -65,9 +84,10 @@ typedef void (*OptimTensorFn)(struct Optim *o, const OptimHyper *h, const OptTen
                               float *p, const float *g, float *const *state, long t, float lr,
                               float wd);
 
-typedef enum { CYCLES_NOTHING, CYCLES_MOMENTUM, CYCLES_BETA1 } OptimCycles;
+/* CYCLES_INNER: whatever the wrapped row (h->inner) cycles */
+typedef enum { CYCLES_NOTHING, CYCLES_MOMENTUM, CYCLES_BETA1, CYCLES_INNER } OptimCycles;
 
-typedef struct {
+typedef struct OptimDef {
     const char *name;
     /* element-wise rows: the state slots (PyTorch's state names), each shaped as the
      * parameter; active() says which ones the hyper-parameters use (NULL: all) */
@@ -115,13 +135,18 @@ typedef struct Optim {
      * recomputed from t when a run resumes, never saved */
     long cache_t;
     double cache[2];
+    float *scratch;              /* workspace of per-tensor rules (see OptState.workspace) */
 } Optim;
 
 extern const OptimDef optim_table[];
 extern const int optim_count;
 const OptimDef *optim_find(const char *name);
 const char *optim_names(void);          /* "sgd|momentum|..." */
-void optim_print_help(FILE *out);
+/* Lists every row: defaults, flags, rule and, when memory is given, the size of its state:
+ * memory(row, &bytes, &params) gives the bytes of state a model of params parameters
+ * (named by model) keeps with the row's default hyper-parameters. */
+typedef void (*OptimMemoryFn)(const OptimDef *def, long *bytes, long *params);
+void optim_print_help(FILE *out, OptimMemoryFn memory, const char *model);
 
 /* The trainable tensors of a network, as the optimizer sees them (out: n->n_tensors entries at
  * most); returns their number. */
@@ -132,6 +157,10 @@ void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTen
 /* One update of params from grads: t = 1-based count of updates applied including this
  * one; momentum, when not NAN, replaces the momentum or beta1 for this step (onecycle). */
 void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum);
+/* The state tensors row def keeps for tensor t (at most OPTIM_MAX_TENSOR_STATE, a workspace
+ * entry included): its slots for element-wise rows, its state_spec for per-tensor ones.
+ * Returns their number. */
+int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out);
 /* Bytes of optimizer state. */
 long optim_state_bytes(const Optim *o);
 void optim_free(Optim *o);

@@ -4,6 +4,7 @@
  * float once, as PyTorch computes them in Python floats before handing them to its float
  * kernels; element-wise arithmetic is float. */
 #include "optim/optim.h"
+#include "optim/rows.h"
 
 #include <math.h>
 #include <string.h>
@@ -276,5 +277,30 @@ const OptimDef optim_table[] = {
     {"lion", ELEMENTWISE("exp_avg", NULL, lion_step), "lr=1e-4 wd=0 eps=1e-8 beta2=0.99",
      "--beta1 --beta2 --wd", CYCLES_BETA1,
      "p *= 1 - lr wd; p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g", NULL},
+    {"adadelta", ELEMENTWISE("square_avg acc_delta", NULL, adadelta_step), "lr=1 wd=0 eps=1e-6",
+     "--rho --eps --wd", CYCLES_NOTHING,
+     "g += wd p; v = rho v + (1-rho) g^2; d = sqrt(u + eps)/sqrt(v + eps) g; u = rho u + (1-rho) d^2; p -= lr d",
+     NULL},
+    {"adafactor", PER_TENSOR(adafactor_step, adafactor_state), "lr=1e-2 wd=0 eps=1.1920928955078125e-07",
+     "--beta2-decay --eps --eps2 --clip-threshold --wd", CYCLES_NOTHING,
+     "p *= 1 - lr wd; V = factored EMA of g^2 (rows, cols), beta2_t = 1 - t^decay; U = g/sqrt(V); "
+     "p -= max(eps2, RMS(p)) min(lr, t^-1/2) U / max(1, RMS(U)/d)", NULL},
+    {"lamb", PER_TENSOR(lamb_step, lamb_state), "lr=1e-3 wd=0.01 eps=1e-6", "--beta1 --beta2 --eps --wd --trust-clip",
+     CYCLES_BETA1, "u = Adam direction + wd p; weights: u *= ||p|| / ||u||; p -= lr u", NULL},
+    {"lars", PER_TENSOR(lars_step, lars_state), "lr=1 wd=0 eps=1e-8 momentum=0.9",
+     "--momentum --dampening --nesterov --trust-coeff --trust-clip --eps --wd", CYCLES_MOMENTUM,
+     "d = g + wd p; weights: d *= eta ||p|| / (||g|| + wd ||p|| + eps); sgd momentum on d", NULL},
+    {"lookahead", PER_TENSOR(lookahead_step, lookahead_state), "lr=1e-3 wd=0.01 eps=1e-8",
+     "--inner --lookahead-k --lookahead-alpha", CYCLES_INNER,
+     "the --inner optimizer's step (its flags and defaults apply); every k steps slow += alpha (p - slow), p = slow",
+     lookahead_prepare},
+    {"muon", PER_TENSOR(muon_step, muon_state), "lr=1e-3 wd=0.1 eps=1e-8 momentum=0.95 nesterov=on",
+     "--momentum --nesterov --ns-steps --ns-eps --muon-adjust --beta1 --beta2 --eps --wd", CYCLES_MOMENTUM,
+     "2-D weights: B = lerp(B, g, 1-mu); O = NewtonSchulz5(nesterov ? lerp(g, B, mu) : B); "
+     "p *= 1 - lr wd; p -= lr sqrt(max(1, rows/cols)) O; other tensors: adamw", NULL},
+    {"shampoo", PER_TENSOR(shampoo_step, shampoo_state), "lr=1e-2 wd=0 eps=1e-6 momentum=0.9 nesterov=on",
+     "--momentum --nesterov --block --precond-every --matrix-eps --eps --wd", CYCLES_MOMENTUM,
+     "per block L += G G^T, R += G^T G; S = L^-1/4 G R^-1/4 scaled to ||adagrad step||; "
+     "M = mu M + S + wd p; p -= lr (nesterov ? mu M + S + wd p : M)", NULL},
 };
 const int optim_count = sizeof optim_table / sizeof optim_table[0];

@@ -3,7 +3,9 @@
 #include "run/config.h"
 #include "run/options.h"
 #include "optim/optim.h"
+#include "nn/model.h"
 #include "optim/sched.h"
+#include "util/suggest.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -103,6 +105,27 @@ int config_given(const Config *c, const char *name) {
     return o && c->given[o - opts];
 }
 
+int config_is_set(const Config *c, const char *name) {
+    const OptDef *o = find_opt(name);
+    return o && c->set[o - opts];
+}
+
+/* "train: -lr: unknown option (did you mean --lr?)": the argument as typed (without an
+ * "=value"), and the closest flag when one is close. */
+static void unknown_option(const char *arg) {
+    const char *names[MAX_OPTS];
+    int n = 0;
+    for (int i = 0; i < N_OPTS; i++)
+        if (!(opts[i].flags & OPT_DATA)) names[n++] = opts[i].name;
+    int len = (int)strcspn(arg, "=");
+    char word[64];
+    const char *bare = arg + strspn(arg, "-");
+    snprintf(word, sizeof word, "%.*s", (int)strcspn(bare, "="), bare);
+    const char *near = closest_name(word, names, n, sizeof names[0]);
+    if (near) fatal(EXIT_USAGE, "%.*s: unknown option (did you mean --%s?)", len, arg, near);
+    fatal(EXIT_USAGE, "%.*s: unknown option (see train --help)", len, arg);
+}
+
 int config_set_default(Config *c, const char *name, const char *text, char *err) {
     const OptDef *o = find_opt(name);
     if (!o) return errf(err, "unknown option '%s'", name);
@@ -123,21 +146,29 @@ void config_parse_args(Config *c, int argc, char **argv, int first, char ***pos,
     char err[ERR_LEN];
     optind = first;
     opterr = 0;
-    int ch, idx;
+    int ch, idx, at = first;   /* argv[at]: the argument being parsed */
     while ((ch = getopt_long(argc, argv, "+", long_opts, &idx)) != -1) {
         if (ch == '?') {
-            const char *bad = argv[optind - 1];
             if (optopt >= 1000) fatal(EXIT_USAGE, "--%s: needs a value", opts[optopt - 1000].name);
-            fatal(EXIT_USAGE, "%s: unknown option (see train --help)", bad);
+            unknown_option(argv[at]);
         }
         const OptDef *o = &opts[ch - 1000];
+        if (o->flags & OPT_DATA) unknown_option(argv[at]);
         const char *v = o->type == T_BOOL ? (optarg ? optarg : "on") : optarg;
         /* a switch also takes a separate on/off word: --cycle-momentum off */
         static const char *words[] = {"on", "off", "true", "false", "1", "0"};
         for (size_t k = 0; o->type == T_BOOL && !optarg && optind < argc && k < 6; k++)
             if (!strcmp(argv[optind], words[k])) { v = argv[optind++]; break; }
+        char joined[PATH_LEN];
+        if (c->given[ch - 1000]) {   /* a second --milestones adds to the list; others are errors */
+            if (!(o->flags & OPT_LIST))
+                fatal(EXIT_USAGE, "--%s: given more than once (it takes one value)", o->name);
+            snprintf(joined, sizeof joined, "%s,%s", (char *)c + o->offset, v);
+            v = joined;
+        }
         if (set_value(c, o, v, err) != 0) fatal(EXIT_USAGE, "--%s: %s", o->name, err);
         c->given[ch - 1000] = c->set[ch - 1000] = 1;
+        at = optind;
     }
     int n = argc - optind;
     if (!pos) {
@@ -175,15 +206,87 @@ static int is_set(const Config *c, const char *name) {
     return o && c->set[o - opts];
 }
 
+/* Validation flags need a validation set: with --val 0 (given, or left by --overfit or a tiny
+ * dataset) they would do nothing. Their off values (0) are fine. */
+static void check_validation_flags(const Config *c, long val) {
+    static const char *const needs_val[] = {"early-stop", "eval-every", "min-delta"};
+    long on[] = {c->early_stop != 0, c->eval_every != 0, c->min_delta != 0};
+    if (val > 0) return;
+    for (int i = 0; i < 3; i++)
+        if (config_given(c, needs_val[i]) && on[i])
+            fatal(EXIT_USAGE, "--%s: needs a validation set, and there is none (%s)", needs_val[i],
+                  c->overfit ? "--overfit trains without one" : is_set(c, "val") ? "--val 0"
+                  : "the training set is too small to hold one out; give --val N");
+}
+
+/* Flags that would be accepted and then do nothing, or be silently overruled, are refused
+ * here with the reason (flags an optimizer or schedule does not read are refused in
+ * config_finalize by their table rows; flags a command does not read by config_check_reads;
+ * checks that need the data, by config_check_run_length). */
+static void refuse_flags_that_do_nothing(const Config *c) {
+    if (c->keep > 0 && c->ckpt_every == 0)
+        fatal(EXIT_USAGE, "--keep: keeps periodic checkpoints, and --ckpt-every 0 makes none");
+    if (config_given(c, "warmup") && c->warmup > 0 && !strcmp(c->schedule, "onecycle"))
+        fatal(EXIT_USAGE, "--warmup: --schedule onecycle has its own warm-up phase (--pct-start, "
+              "--div-factor); a second one would restart it");
+    if (c->overfit) {   /* --overfit turns these off: a value given for them would be overruled */
+        static const char *const off[] = {"val", "subset", "dropout", "wd", "label-smoothing"};
+        for (int i = 0; i < 5; i++) {
+            const OptDef *o = find_opt(off[i]);
+            const char *field = (const char *)c + o->offset;
+            int zero = o->type == T_INT ? *(const long *)field == (i == 1 ? c->overfit : 0)
+                                        : *(const double *)field == 0;
+            if (config_given(c, off[i]) && !zero)
+                fatal(EXIT_USAGE, "--%s: --overfit turns it off (%s); drop --%s", off[i],
+                      i == 1 ? "it trains on the first N images itself" : "nothing may fight memorisation",
+                      off[i]);
+        }
+    }
+    check_validation_flags(c, c->overfit ? 0 : config_given(c, "val") ? c->val : 1);
+}
+
+/* --overfit: what fights memorisation is off (flags giving it are refused above); defaults and
+ * model files that had it on are overridden, said in one line. */
+static void overfit_overrides(Config *c) {
+    StrBuf note;
+    sb_init(&note);
+    if (c->val) sb_printf(&note, ", --val %ld -> 0", c->val);
+    if (c->subset != c->overfit && c->subset) sb_printf(&note, ", --subset %ld -> %ld", c->subset, c->overfit);
+    if (c->dropout) sb_printf(&note, ", --dropout %g -> 0", c->dropout);
+    if (c->wd) sb_printf(&note, ", --wd %g -> 0", c->wd);
+    if (c->label_smoothing) sb_printf(&note, ", --label-smoothing %g -> 0", c->label_smoothing);
+    ModelSpec m;
+    char err[ERR_LEN];
+    if (!(c->model[0] >= '0' && c->model[0] <= '9') && model_spec_parse_list(c->model, &m, err) == 0) {
+        int dropped = 0;   /* a listed dropout layer stays (module indices), with p = 0 */
+        for (int i = 0; i < m.n_layers; i++)
+            if (m.layers[i].kind == LAYER_DROPOUT && m.layers[i].arg > 0) { m.layers[i].arg = 0; dropped++; }
+        if (dropped) {
+            model_spec_format(&m, c->model, sizeof c->model);
+            sb_printf(&note, ", the model's dropout layers -> p 0");
+        }
+    }
+    if (note.len) warn("--overfit: nothing may fight memorisation: %s", note.s + 2);
+    sb_free(&note);
+    c->subset = c->overfit;
+    c->val = 0;
+    c->set[find_opt("val") - opts] = 1;   /* the data must not choose one */
+    c->dropout = 0;
+    c->wd = 0;
+    c->label_smoothing = 0;
+}
+
 void config_finalize(Config *c) {
     const OptimDef *o = optim_find(c->opt);
+    /* a wrapper (lookahead) reads --inner, and takes the defaults and flags of what it wraps */
+    const OptimDef *in = reads_flag(o->flags, "inner") ? optim_find(c->inner) : NULL;
+    if (in && reads_flag(in->flags, "inner"))
+        fatal(EXIT_USAGE, "--inner: %s cannot wrap itself (choose another optimizer)", in->name);
     apply_defaults(c, o->defaults);
+    if (in) apply_defaults(c, in->defaults);
+    refuse_flags_that_do_nothing(c);
     if (c->overfit) {   /* nothing may stand between the model and memorising N examples */
-        c->subset = c->overfit;
-        c->val = 0;
-        c->dropout = 0;
-        c->wd = 0;
-        c->label_smoothing = 0;
+        overfit_overrides(c);
         if (!is_set(c, "schedule")) snprintf(c->schedule, sizeof c->schedule, "constant");
         if (!is_set(c, "steps")) c->steps = 2000;
     }
@@ -192,8 +295,11 @@ void config_finalize(Config *c) {
         c->gamma = !strcmp(c->schedule, "exp") ? 0.999 : !strcmp(c->schedule, "cyclic") ? 0.9999 : 0.1;
     for (int i = 0; i < N_OPTS; i++) {
         if (!c->given[i]) continue;
-        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name))
-            fatal(EXIT_USAGE, "--%s: not used by --opt %s (it reads --lr %s)", opts[i].name, o->name, o->flags);
+        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name) &&
+            !(in && reads_flag(in->flags, opts[i].name)))
+            fatal(EXIT_USAGE, "--%s: not used by --opt %s%s%s (it reads --lr %s%s%s)", opts[i].name,
+                  o->name, in ? " --inner " : "", in ? in->name : "", o->flags, in ? " " : "",
+                  in ? in->flags : "");
         if ((opts[i].flags & OPT_SCHED) && !reads_flag(s->flags, opts[i].name))
             fatal(EXIT_USAGE, "--%s: not used by --schedule %s (it reads --lr --warmup%s%s)", opts[i].name,
                   s->name, s->flags[0] ? " " : "", s->flags);
@@ -218,6 +324,50 @@ void config_finalize(Config *c) {
         fatal(EXIT_USAGE, "--init: cannot be combined with --resume (the run has its own weights)");
     if (c->resume[0] && c->force)
         fatal(EXIT_USAGE, "--force: cannot be combined with --resume (it would delete the run)");
+}
+
+/* 1 if the space-separated list names flag o, or its group as "@group" */
+static int reads_opt(const char *reads, const OptDef *o) {
+    char group[32];
+    snprintf(group, sizeof group, "@%s", o->group);
+    size_t n = strlen(group);
+    for (const char *p = reads; (p = strstr(p, group)); p += n)
+        if (p[n] == ' ' || p[n] == 0) return 1;
+    return reads_flag(reads, o->name);
+}
+
+void config_check_reads(const Config *c, const char *command, const char *reads, const char *why) {
+    for (int i = 0; i < N_OPTS; i++) {
+        if (!c->given[i] || reads_opt(reads, &opts[i])) continue;
+        if (!strcmp(opts[i].name, "ckpt"))
+            fatal(EXIT_USAGE, "--ckpt: not read by %s (it names the checkpoint of train eval, "
+                  "predict and export); to start from a checkpoint's weights use --init, to continue "
+                  "a run --resume", command);
+        if (why) fatal(EXIT_USAGE, "--%s: not read by %s (%s)", opts[i].name, command, why);
+        StrBuf list;
+        sb_init(&list);
+        for (int k = 0; k < N_OPTS; k++)
+            if (!(opts[k].flags & OPT_DATA) && reads_opt(reads, &opts[k]) && list.len < 200)
+                sb_printf(&list, " --%s", opts[k].name);
+        fatal(EXIT_USAGE, "--%s: not read by %s (it reads%s%s)", opts[i].name, command, list.s,
+              list.len >= 200 ? " ..." : "");
+    }
+}
+
+void config_check_run_length(const Config *c, long total_steps) {
+    if (c->warmup > total_steps)
+        fatal(EXIT_USAGE, "--warmup: %ld steps is longer than the run (%ld steps)", c->warmup, total_steps);
+    if (!strcmp(c->schedule, "multistep")) {   /* config_finalize parsed them already */
+        long m[SCHED_MAX_MILESTONES];
+        char err[ERR_LEN];
+        int n = sched_parse_milestones(c->milestones, m, SCHED_MAX_MILESTONES, err);
+        /* milestone k applies from step warmup + k on (counted from 0): within the run or never */
+        for (int i = 0; i < n; i++)
+            if (c->warmup + m[i] >= total_steps)
+                fatal(EXIT_USAGE, "--milestones: %ld is at or past the end of the run (%ld steps%s), "
+                      "so it would never apply", m[i], total_steps, c->warmup ? " with the warmup" : "");
+    }
+    check_validation_flags(c, c->val);
 }
 
 static void json_key(StrBuf *b, const char *name) {
@@ -298,6 +448,7 @@ void config_print_help(FILE *out) {
     const char *group = "";
     for (int i = 0; i < N_OPTS; i++) {
         const OptDef *o = &opts[i];
+        if (o->flags & OPT_DATA) continue;
         if (strcmp(o->group, group) != 0) fprintf(out, "\n%s:\n", group = o->group);
         char flag[64];
         snprintf(flag, sizeof flag, "--%s%s", o->name, o->type == T_BOOL ? "" : " X");

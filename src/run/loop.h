@@ -20,6 +20,7 @@ typedef struct {
     LayerStats layers[NET_MAX_NODES];
     int n_layers;
     double first_loss;        /* the loss of step 1, at the initial weights */
+    double first_weight_norm[NET_MAX_NODES];   /* each Linear layer's ||W|| then (--overfit) */
     int overfit_done;         /* --overfit: the examples are memorised */
     double overfit_loss;
     int signal;               /* the signal that stopped the run, or 0 */

@@ -129,6 +129,14 @@ OptimHyper resolve_optim_hyper(const Config *c) {
         .lr_decay = c->lr_decay, .initial_accumulator = c->initial_accumulator,
         .momentum_decay = c->momentum_decay, .nesterov = c->nesterov, .centered = c->centered,
         .amsgrad = c->amsgrad, .cycled = s->cycles_momentum && c->cycle_momentum,
+        .rho = c->rho, .beta2_decay = c->beta2_decay, .eps2 = c->eps2,
+        .clip_threshold = c->clip_threshold, .trust_coeff = c->trust_coeff,
+        .trust_clip = c->trust_clip, .ns_steps = (int)c->ns_steps, .ns_eps = c->ns_eps,
+        .muon_adjust = strcmp(c->muon_adjust, "match_rms_adamw") ? MUON_ADJUST_ORIGINAL
+                                                                  : MUON_ADJUST_MATCH_RMS_ADAMW,
+        .block = (int)c->block, .precond_every = (int)c->precond_every,
+        .matrix_eps = c->matrix_eps, .lookahead_k = (int)c->lookahead_k,
+        .lookahead_alpha = c->lookahead_alpha, .inner = optim_find(c->inner),
     };
     return h;
 }

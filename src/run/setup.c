@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "nn/layers.h"
 #include "nn/model.h"
+#include "run/datainfo.h"
 #include "run/resolve.h"
 #include "util/util.h"
 
@@ -32,6 +33,7 @@ static void load_data(Trainer *t, SetupKind kind) {
     if (t->test.rows != t->train_all.rows || t->test.cols != t->train_all.cols)
         fatal(EXIT_FAIL, "%s: test images are %dx%d but training images %dx%d", c->data,
               t->test.rows, t->test.cols, t->train_all.rows, t->train_all.cols);
+    data_defaults(c, &t->train_all, &t->test);   /* --val, --model unset; class names */
     long n = t->train_all.n;
     if (c->val >= n) fatal(EXIT_USAGE, "--val: %ld leaves no training data (%ld images)", c->val, n);
     if (c->subset > n - c->val)
@@ -137,6 +139,7 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     t->group_idx = xmalloc(sizeof(int) * (size_t)group);
     t->steps_per_epoch = sampler_steps_per_epoch(&t->sampler);
     t->total_steps = c->steps ? c->steps : c->epochs * t->steps_per_epoch;
+    config_check_run_length(&t->c, t->total_steps);
 }
 
 void trainer_capture_rng(Trainer *t) {
