@@ -1,16 +1,19 @@
 /* main.c: subcommand dispatch. `train [flags]` trains; every other command is a row of the
  * table below, implemented in its own file of commands/. */
 #include "commands/compare.h"
+#include "commands/curvature.h"
 #include "commands/eval.h"
 #include "commands/export_images.h"
 #include "commands/export_onnx.h"
 #include "commands/gradcheck.h"
 #include "commands/inspect.h"
+#include "commands/landscape.h"
 #include "commands/lr_find.h"
 #include "commands/predict.h"
 #include "commands/schedule.h"
 #include "commands/sweep.h"
 #include "commands/train.h"
+#include "commands/trajectories.h"
 #include "optim/optim.h"
 #include "run/config.h"
 #include "run/dist.h"
@@ -44,6 +47,9 @@ static const Command commands[] = {
     {"compare", cmd_compare, "compare RUN_DIR...", "table and curves of finished runs (--csv, --out FILE)"},
     {"sweep", cmd_sweep, "sweep [flags]", "one run per combination of comma-listed values"},
     {"inspect", cmd_inspect, "inspect RUN_DIR|CKPT", "per-tensor statistics and metadata of a checkpoint"},
+    {"curvature", cmd_curvature, "curvature RUN|CKPT", "largest Hessian eigenvalues (--top K) and trace (--trace) of the training loss"},
+    {"landscape", cmd_landscape, "landscape RUN|CKPT", "loss on a plane through a checkpoint (or the line --from A --to B)"},
+    {"trajectories", cmd_trajectories, "trajectories [flags]", "optimizers on a 2-D test function: paths, SVG, CSV"},
     {"predict", cmd_predict, "predict --ckpt F IMAGE...", "top classes and probabilities of images (- : paths on stdin)"},
     {"export-images", cmd_export_images, "export-images --out DIR", "write a dataset as PNGs in the image-folder layout"},
     {"export", cmd_export, "export --onnx F --ckpt F", "the trained network as an ONNX model (opset 17)"},

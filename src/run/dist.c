@@ -375,6 +375,16 @@ void dist_bcast_model(Net *n) {
     dist_sync_buffers(n);
 }
 
+void dist_sum_doubles(double *x, int n) {
+    if (D.size == 1) return;
+    double *all = (double *)(void *)D.gathered;
+    gather_bytes(x, (int)(sizeof(double) * (size_t)n), all, "the instruments' sums", D.timeout);
+    for (int k = 0; k < n; k++) {
+        x[k] = 0;
+        for (int r = 0; r < D.size; r++) x[k] += all[n * r + k];   /* in rank order */
+    }
+}
+
 int dist_root_int(int v) {
     if (D.size > 1) bcast_bytes(&v, (long)sizeof v, "sharing the run's state");
     return v;

@@ -87,6 +87,8 @@ int dist_stop(int local);
 void dist_check_weights(const Net *n, long step);
 /* Rank 0's parameters and buffers to every rank. */
 void dist_bcast_model(Net *n);
+/* x[0..n) summed over the ranks, in rank order (n <= 4). */
+void dist_sum_doubles(double *x, int n);
 /* Rank 0's v (what rank 0 alone may read or decide, e.g. from the run directory). */
 int dist_root_int(int v);
 /* Rank 0's weight averaging state (the averaged weights, the trained ones beside them and

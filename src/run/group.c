@@ -1,6 +1,7 @@
 /* group.c: passes over the step's group of examples, see group.h. */
 #include "run/group.h"
 #include "run/dist.h"
+#include "run/instruments_hook.h"
 #include "optim/clip.h"
 #include "util/util.h"
 
@@ -25,7 +26,7 @@ void group_sample_labels(const float *z, int rows, int classes, Rng *rng, int *l
     }
 }
 
-GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
+GroupPass group_pass(Trainer *t, int count, Rng *sample_rng, int step_pass) {
     Net *n = &t->net;
     GroupPass p = {0, 0, 0};
     Node *loss = &n->nodes[n->n_nodes - 1];
@@ -50,6 +51,7 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
         p.loss_sum += n->loss_sum;
         p.correct += n->correct;
         net_backward(n, rows);
+        if (step_pass) instruments_after_backward(t, rows);
     }
     dist_group_sum(t, &p.loss_sum, &p.correct);
     loss->arg = smoothing;
@@ -69,7 +71,7 @@ static void nonfinite(const Trainer *t, const char *what) {
  * weights */
 static double closure_loss_grad(void *ctx) {
     Trainer *t = ctx;
-    GroupPass p = group_pass(t, t->group_n, NULL);
+    GroupPass p = group_pass(t, t->group_n, NULL, 0);
     double loss = p.loss_sum / t->group_n;
     if (!isfinite(loss) || !isfinite(grad_global_norm(t->net.grads, t->net.n_params)))
         nonfinite(t, "an evaluation at new weights");
@@ -81,7 +83,7 @@ static double closure_loss_grad(void *ctx) {
 static void closure_sampled_grad(void *ctx, Rng *rng) {
     Trainer *t = ctx;
     Net *n = &t->net;
-    group_pass(t, t->group_n, rng);
+    group_pass(t, t->group_n, rng, 0);
     double norm = grad_global_norm(n->grads, n->n_params);
     if (!isfinite(norm)) nonfinite(t, "the curvature estimate");
     if (t->c.clip_value > 0) {

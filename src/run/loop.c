@@ -1,6 +1,7 @@
 /* loop.c: the training loop and the end of a run, see loop.h. */
 #include "run/loop.h"
 #include "run/dist.h"
+#include "run/instruments_hook.h"
 #include "run/recover.h"
 #include "run/rundir.h"
 #include "run/runplot.h"
@@ -121,6 +122,7 @@ void run_loop(Run *run) {
     StrBuf extra;
     sb_init(&extra);
     if (t->c.log_layers) layer_columns(&t->net, &extra);
+    instruments_open(run, &extra);
     if (runlog_open(&run->log, &t->c, run->t.c.resume[0] ? t->st.step : -1, extra.s, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
     run->saved_step = t->st.step;   /* a resumed run: the checkpoint it starts from */
@@ -160,6 +162,7 @@ void run_loop(Run *run) {
         if (step == 1) overfit_check_initial_loss(run, r.loss);
         if (run->prev_params)
             run->n_layers = diagnose_layers(&t->net, run->prev_params, r.last_rows, run->layers);
+        int measured = instruments_step(run, &r);
         double epoch = (double)t->st.samples / t->train.n;
         double sps = t->st.train_seconds > 0 ? t->st.samples / t->st.train_seconds : 0;
         int evaluated = eval_due(t) && t->val.n > 0;
@@ -169,9 +172,9 @@ void run_loop(Run *run) {
         int early = evaluated && t->c.early_stop > 0 && t->st.bad_evals >= t->c.early_stop;
         int last = step == t->total_steps || early || run->overfit_done;
         /* an interrupted run logs no extra row: resumed, its log must equal an uninterrupted one */
-        if (evaluated || step % t->c.log_every == 0 || last) {
+        if (evaluated || measured || step % t->c.log_every == 0 || last) {
             LogRow row = {step, epoch, r.lr, r.loss, r.acc, r.grad_norm, va.loss, va.acc, sps, t->st.skipped};
-            runlog_row(&run->log, &row, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0);
+            runlog_row(&run->log, &row, extra_values, instruments_values(run, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0));
         }
         snprintf(t->st.stopped, sizeof t->st.stopped, "%s",
                  !last ? "" : early ? "early-stop" : run->overfit_done ? "overfit" : "completed");
@@ -244,6 +247,7 @@ int run_finish(Run *run, double wall_start) {
     run_title(&t->c, title, sizeof title);
     int plotted = !dist_is_root() || runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) == 0;
     if (!plotted) warn("%s", err);
+    instruments_finish(run);
     print_report(run, tr, va, te);
     averaging_print(&s);
     runlog_summary(&run->log, &s);   /* last: a final summary.json means the run's files are all there */

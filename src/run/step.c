@@ -17,7 +17,7 @@
 static StepResult step_group(Trainer *t, int count, double lr, double momentum) {
     StepResult r;
     Net *n = &t->net;
-    GroupPass pass = group_pass(t, count, NULL);
+    GroupPass pass = group_pass(t, count, NULL, 1);
     r.last_rows = pass.last_rows;
     r.n = count;
     r.loss = pass.loss_sum / count;

@@ -32,6 +32,7 @@ typedef struct Trainer {
     int group_local;             /* how many of them this rank computes (dist.h; all on one) */
     OptimClosure closure;        /* the optimizer's re-evaluations of that group (group.h) */
     Averaging avg;               /* --ema, --swa-start, schedule-free's x (averaging.h) */
+    struct InstrumentsHook *instruments;   /* --log-curvature, --log-noise (instruments_hook.h) */
 } Trainer;
 
 typedef struct {
