@@ -1,5 +1,6 @@
 /* Every row of the optimizer table as `--opt NAME` sets it up: each hyper-parameter flag a
- * row does not read is refused with the row's name (none silently ignored); the defaults
+ * row does not read is refused with the row's name (none silently ignored); lookahead wraps
+ * every row but those stepping through closures of their own; the defaults
  * README's table gives for lbfgs, sf-adamw, sf-sgd and sophia are what the options resolve
  * to; the state `train optimizers` reports for the default model is, row by row, what
  * README's memory table says, counted here by hand. */
@@ -17,14 +18,14 @@
 
 #define ERR_FILE "tests/tmp/optim_rows.err"
 
-/* `train --opt row [--inner inner] --flag [value]`, parsed and finalised in a child process
+/* `train --opt row [--inner inner] [--flag [value]]`, parsed and finalised in a child process
  * (a refusal exits): its exit status, and its stderr in err. */
 static int parse_status(const char *row, const char *inner, const char *flag, const char *value,
                         char *err, size_t len) {
     char *argv[8] = {"train", "--opt", (char *)row};
     int argc = 3;
     if (inner) { argv[argc++] = "--inner"; argv[argc++] = (char *)inner; }
-    argv[argc++] = (char *)flag;
+    if (flag) argv[argc++] = (char *)flag;
     if (value) argv[argc++] = (char *)value;
     argv[argc] = NULL;
     fflush(NULL);
@@ -114,6 +115,27 @@ static void test_unread_flags_refused(void) {
     CHECK_CONTAINS(err, "train: --wd: --opt lbfgs has no weight decay");
 }
 
+/* lookahead wraps every row but itself and the four that step through a closure of their
+ * own (lbfgs, sf-adamw, sf-sgd, sophia), which are refused with the reason */
+static void test_lookahead_inner(void) {
+    char err[512], want[96];
+    for (int r = 0; r < optim_count; r++) {
+        const char *name = optim_table[r].name;
+        int rc = parse_status("lookahead", name, NULL, NULL, err, sizeof err);
+        int closure = !strcmp(name, "lbfgs") || !strcmp(name, "sf-adamw") || !strcmp(name, "sf-sgd") ||
+                      !strcmp(name, "sophia");
+        snprintf(want, sizeof want, "train: --inner: lookahead cannot wrap %s",
+                 strcmp(name, "lookahead") ? name : "itself");
+        if (closure || !strcmp(name, "lookahead")) {
+            CHECK(rc == 2);
+            CHECK_CONTAINS(err, want);
+        } else {
+            if (rc != 0) fprintf(stderr, "  --inner %s: %s", name, err);
+            CHECK(rc == 0);
+        }
+    }
+}
+
 /* `--opt NAME` and nothing else: its hyper-parameters and schedule */
 static OptimHyper hyper_of(const char *name, Config *c) {
     config_defaults(c);
@@ -182,6 +204,7 @@ static void test_state_memory_of_every_row(void) {
 int main(void) {
     if (system("mkdir -p tests/tmp") != 0) return 1;
     RUN(test_unread_flags_refused);
+    RUN(test_lookahead_inner);
     RUN(test_defaults);
     RUN(test_state_memory_of_every_row);
     return test_summary();
