@@ -1,10 +1,12 @@
 /* Every row of the optimizer table as `--opt NAME` sets it up: each hyper-parameter flag a
- * row does not read is refused with the row's name (none silently ignored); lookahead wraps
+ * row does not read is refused with the row's name, and each one it lists changes its
+ * updates (none accepted and silently ignored); lookahead wraps
  * every row but those stepping through closures of their own; the defaults
  * README's table gives for lbfgs, sf-adamw, sf-sgd and sophia are what the options resolve
  * to; the state `train optimizers` reports for the default model is, row by row, what
  * README's memory table says, counted here by hand. */
 #include "test.h"
+#include "optim/closure.h"
 #include "optim/optim.h"
 #include "run/config.h"
 #include "run/optim_memory.h"
@@ -136,6 +138,106 @@ static void test_lookahead_inner(void) {
     }
 }
 
+/* ---- every flag a row lists moves its update */
+
+/* W [2, 3] and b [3] as one flat vector, and the gradients of 12 steps */
+static const OptTensor w_and_b[2] = {
+    {"0.weight", 2, {2, 3}, ROLE_WEIGHT, 0, 6},
+    {"0.bias", 1, {3, 0}, ROLE_BIAS, 6, 3},
+};
+static const float P0[9] = {0.5f, -0.2f, 0.1f, 0.3f, 0.4f, -0.6f, 0.1f, -0.2f, 0.0005f};
+#define STEPS 12
+
+static float grad_of(int t, int i) { return (float)sin(1.7 * i + 0.9 * t) * (1 + 0.1f * (float)i); }
+
+/* Sophia's sampled-label gradient: a fixed function of the step's draw count */
+static int draws;
+static void sampled_grad(void *ctx, Rng *rng) {
+    (void)rng;
+    draws++;
+    for (int i = 0; i < 9; i++) ((float *)ctx)[i] = grad_of(draws + 20, i);
+}
+
+/* The parameters after STEPS updates of `--opt row` with the extra flags (argv from index 3),
+ * the row's default lr warmed up linearly over the steps (so that lr-dependent weights, such
+ * as schedule-free's lr_max^P, see a changing rate). */
+static void run_row(char **argv, int argc, float *p) {
+    Config c;
+    config_defaults(&c);
+    config_parse_args(&c, argc, argv, 1, NULL, NULL);
+    config_finalize(&c);
+    OptimHyper h = resolve_optim_hyper(&c);
+    h.examples = 4;
+    Optim o;
+    optim_init(&o, optim_find(c.opt), &h, w_and_b, 2, 9);
+    float g[9], hess[9];
+    OptimClosure closure = {NULL, sampled_grad, hess, hess, 0};
+    o.closure = &closure;
+    draws = 0;
+    memcpy(p, P0, sizeof P0);
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < 9; i++) g[i] = grad_of(t, i);
+        optim_step(&o, p, g, t, (float)(c.lr * t / STEPS), NAN);
+    }
+    optim_free(&o);
+}
+
+/* The value that differs from a row's default, and the flags that make the flag matter
+ * (dampening and Nesterov act on momentum, dampening only without Nesterov; Shampoo's roots exist only for a matrix of more
+ * than --block elements) */
+static const struct { const char *flag, *value, *context; } alternatives[] = {
+    {"momentum", "0.5", NULL}, {"dampening", "0.5", "--momentum=0.9 --nesterov=off"},
+    {"nesterov", NULL, "--momentum=0.9"}, {"beta1", "0.5", NULL}, {"beta2", "0.5", NULL},
+    {"eps", "0.9", NULL}, {"amsgrad", NULL, NULL}, {"alpha", "0.5", NULL}, {"centered", NULL, NULL},
+    {"lr-decay", "0.5", NULL}, {"initial-accumulator", "0.5", NULL}, {"momentum-decay", "0.5", NULL},
+    {"rho", "0.5", NULL}, {"beta2-decay", "-0.5", NULL}, {"eps2", "0.5", NULL},
+    {"clip-threshold", "100", NULL}, {"trust-coeff", "0.1", NULL}, {"trust-clip", NULL, NULL},
+    {"ns-steps", "3", NULL}, {"ns-eps", "0.9", NULL}, {"muon-adjust", "match_rms_adamw", NULL},
+    {"block", "4", NULL}, {"precond-every", "5", "--block=4"}, {"matrix-eps", "0.1", "--block=4"},
+    {"lookahead-k", "2", NULL}, {"lookahead-alpha", "0.8", NULL}, {"weight-step-power", "1", NULL},
+    {"weight-lr-power", "1", NULL}, {"hess-every", "3", NULL}, {"wd", "0.05", NULL},
+};
+
+/* Every row but lbfgs (whose flags its float64 parity tests vary), every flag it lists but
+ * --lr and --inner: STEPS updates with the flag changed from the default end elsewhere than
+ * STEPS updates without it (both with the flag's context). A listed flag the rule ignored
+ * would be a flag accepted and silently ignored. */
+static void test_listed_flags_act(void) {
+    int checked = 0;
+    for (int r = 0; r < optim_count; r++) {
+        const OptimDef *def = &optim_table[r];
+        if (!strcmp(def->name, "lbfgs")) continue;
+        char flags[256];
+        snprintf(flags, sizeof flags, "%s", def->flags);
+        for (char *save = NULL, *word = strtok_r(flags, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+            if (!strcmp(word, "--lr") || !strcmp(word, "--inner")) continue;
+            int k = 0, n = sizeof alternatives / sizeof *alternatives;
+            while (k < n && strcmp(word + 2, alternatives[k].flag)) k++;
+            CHECK(k < n);
+            if (k == n) { fprintf(stderr, "  %s: no alternative value for %s\n", def->name, word); continue; }
+            char buf[32], changed[64];
+            const char *on = row_default(def, word + 2, buf, sizeof buf);
+            if (alternatives[k].value) snprintf(changed, sizeof changed, "%s=%s", word, alternatives[k].value);
+            else snprintf(changed, sizeof changed, "%s=%s", word, on && !strcmp(on, "on") ? "off" : "on");
+            char *base[8] = {"train", "--opt", (char *)def->name}, *with[8], context[64], *at = NULL;
+            int argc = 3;
+            snprintf(context, sizeof context, "%s", alternatives[k].context ? alternatives[k].context : "");
+            for (char *c = strtok_r(context, " ", &at); c; c = strtok_r(NULL, " ", &at)) base[argc++] = c;
+            memcpy(with, base, sizeof base);
+            with[argc] = changed;
+            float a[9], b[9];
+            run_row(base, argc, a);
+            run_row(with, argc + 1, b);
+            int moved = memcmp(a, b, sizeof a) != 0;
+            if (!moved) fprintf(stderr, "  --opt %s %s: the same weights as without it\n", def->name, changed);
+            CHECK(moved);
+            checked++;
+        }
+    }
+    fprintf(stderr, "  %d (row, flag) pairs move the update\n", checked);
+    CHECK(checked > 2 * optim_count);
+}
+
 /* `--opt NAME` and nothing else: its hyper-parameters and schedule */
 static OptimHyper hyper_of(const char *name, Config *c) {
     config_defaults(c);
@@ -205,6 +307,7 @@ int main(void) {
     if (system("mkdir -p tests/tmp") != 0) return 1;
     RUN(test_unread_flags_refused);
     RUN(test_lookahead_inner);
+    RUN(test_listed_flags_act);
     RUN(test_defaults);
     RUN(test_state_memory_of_every_row);
     return test_summary();
