@@ -1,10 +1,9 @@
 /* Every row of the optimizer table as `--opt NAME` sets it up: each hyper-parameter flag a
  * row does not read is refused with the row's name, and each one it lists changes its
- * updates (none accepted and silently ignored); lookahead wraps
- * every row but those stepping through closures of their own; the defaults
- * README's table gives for lbfgs, sf-adamw, sf-sgd and sophia are what the options resolve
- * to; the state `train optimizers` reports for the default model is, row by row, what
- * README's memory table says, counted here by hand. */
+ * updates (none is accepted and silently ignored); lookahead wraps every row but those that
+ * step through closures of their own; the defaults README's table gives for lbfgs, sf-adamw,
+ * sf-sgd and sophia are what the options resolve to; the state `train optimizers` reports
+ * for the default model is, row by row, what README's memory table says, counted by hand. */
 #include "test.h"
 #include "optim/closure.h"
 #include "optim/optim.h"
