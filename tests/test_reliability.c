@@ -207,6 +207,10 @@ static void test_checksum_covers_the_metadata(void) {
     CHECK(trained("eval --ckpt " RUNS "/meta/last.safetensors") == 1);
     CHECK(trained("inspect " RUNS "/meta") == 1);
     CHECK(trained("--quiet " SHORT " --run init --force --init " RUNS "/meta/last.safetensors") == 1);
+    CHECK(trained("export --onnx " RUNS "/meta.onnx --ckpt " RUNS "/meta/last.safetensors") == 1);
+    CHECK(says("last.err", "no crc32 in its metadata"));
+    CHECK(trained("predict --ckpt " RUNS "/meta/last.safetensors " RUNS "/none.png") == 1);
+    CHECK(says("last.err", "no crc32 in its metadata"));
 
     /* weights alone, as PyTorch would save them: no metadata of train's, no checksum */
     StFile f;
