@@ -247,16 +247,21 @@ static void tile_bounds(const gemm_plan *j, int t, int *i0, int *i1, int *j0, in
     *j1 = imin(j->g->N, (int)((long)(tj + 1) * j->pn / j->nt) * j->p->nr);
 }
 
-/* The epilogue on rows [i0, i0 + rows) x columns [j0, j0 + cols) of C (see kernels.h). */
+/* The epilogue on rows [i0, i0 + rows) x columns [j0, j0 + cols) of C (see kernels.h). The
+ * loops are marked simd for the reason given at kernels.c's bias helpers. */
 static void epilogue(const Gemm *g, int i0, int rows, int j0, int cols) {
+    const float *bias = g->bias ? g->bias + j0 : NULL;
     for (int i = i0; i < i0 + rows; i++) {
         float *c = g->C + (size_t)i * g->ldc + j0;
-        if (g->bias)
-            for (int j = 0; j < cols; j++) c[j] += g->bias[j0 + j];
+        if (bias)
+#pragma omp simd
+            for (int j = 0; j < cols; j++) c[j] += bias[j];
         if (g->relu)
+#pragma omp simd
             for (int j = 0; j < cols; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
         if (g->gate) {
             const float *m = g->gate + (size_t)i * g->ldg + j0;
+#pragma omp simd
             for (int j = 0; j < cols; j++) c[j] = m[j] > 0.0f ? c[j] : 0.0f;
         }
     }
