@@ -10,8 +10,10 @@
 #include "util/util.h"
 
 #include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define TMP "tests/tmp/workflow"
 /* tiny runs: a few hundred examples, a 784-32-10 model, one thread */
@@ -410,7 +412,11 @@ static void test_sweep_end_to_end(void) {
 static double max_weight_diff(const char *a, const char *b) {
     StFile fa, fb;
     if (st_read(a, &fa, err) != 0) { fprintf(stderr, "  %s\n", err); return INFINITY; }
-    if (st_read(b, &fb, err) != 0) { fprintf(stderr, "  %s\n", err); st_free(&fa); return INFINITY; }
+    if (st_read(b, &fb, err) != 0) {
+        fprintf(stderr, "  %s\n", err);
+        st_free(&fa);
+        return INFINITY;
+    }
     double worst = fa.n_tensors == fb.n_tensors && fa.n_tensors > 0 ? 0 : INFINITY;
     for (int i = 0; i < fa.n_tensors && worst < INFINITY; i++) {
         const StTensor *x = &fa.tensors[i], *y = &fb.tensors[i];
@@ -452,7 +458,8 @@ static void test_sweep_jobs_same_results(void) {
              "/jobs/one.txt", flags) == 0);
     CHECK(sh("./train sweep --runs-dir " TMP "/jobs --run two --jobs 2 %s >" TMP
              "/jobs/two.txt 2>" TMP "/jobs/two.err", flags) == 0);
-    const char *names[4] = {"opt-sgd_lr-0.05", "opt-sgd_lr-0.001", "opt-adamw_lr-0.05", "opt-adamw_lr-0.001"};
+    const char *names[4] = {"opt-sgd_lr-0.05", "opt-sgd_lr-0.001", "opt-adamw_lr-0.05",
+                            "opt-adamw_lr-0.001"};
     for (int k = 0; k < 4; k++) {
         char a[256], b[256];
         snprintf(a, sizeof a, TMP "/jobs/one/%s/last.safetensors", names[k]);
@@ -482,7 +489,8 @@ static void test_sweep_jobs_same_results(void) {
         if (t) prev = t;
     }
     char want[32];
-    snprintf(want, sizeof want, "--threads=%d ", omp_get_num_procs() / 2 > 1 ? omp_get_num_procs() / 2 : 1);
+    int share = omp_get_num_procs() / 2;
+    snprintf(want, sizeof want, "--threads=%d ", share > 1 ? share : 1);
     CHECK_CONTAINS(e, want);
     free(one), free(two), free(e);
 }
@@ -512,6 +520,53 @@ static void test_sweep_jobs_failure_and_errors(void) {
     s = EXPAND(rc, "--lr", "0.1", "--jobs");
     CHECK(rc == -1); CHECK_CONTAINS(err, "--jobs: needs a value");
     CHECK(sh("./train sweep --jobs -1 --lr 0.1 2>/dev/null") == 2);
+}
+
+/* Lines in a file (0 if it cannot be read). */
+static int lines_in(const char *path) {
+    char *s = read_file(path, NULL, err);
+    int n = s ? count(s, "\n") : 0;
+    free(s);
+    return n;
+}
+
+/* SIGINT to a parallel sweep: each running run stops after its step and saves, as a run
+ * does on Ctrl-C, no further run starts, what the runs printed comes out in order (their
+ * "interrupted ... continue with" lines included) and the sweep ends by the signal. */
+static void test_sweep_jobs_interrupt(void) {
+    sh("rm -rf " TMP "/jobs/int");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen(TMP "/jobs/int.err", "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        execl("./train", "train", "sweep", "--runs-dir", TMP "/jobs", "--run", "int", "--jobs", "2",
+              "--subset", "512", "--val", "128", "--model", "784-32-10", "--steps", "1000000",
+              "--lr", "0.01,0.02,0.03", (char *)NULL);
+        _exit(127);
+    }
+    /* both runs are past their first logged steps, so train's signal handlers are in place */
+    for (int i = 0; i < 400; i++) {
+        if (lines_in(TMP "/jobs/int/lr-0.01/log.csv") >= 2 &&
+            lines_in(TMP "/jobs/int/lr-0.02/log.csv") >= 2)
+            break;
+        usleep(50000);
+    }
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+    char *e = slurp(TMP "/jobs/int.err");
+    const char *r1 = e ? strstr(e, "run 1/3: lr-0.01") : NULL;
+    const char *r2 = e ? strstr(e, "run 2/3: lr-0.02") : NULL;
+    CHECK(r1 && r2 && r1 < r2);
+    CHECK(count(e, "train: interrupted at step") == 2);
+    CHECK_CONTAINS(e, "continue with: ./train --resume " TMP "/jobs/int/lr-0.02");
+    free(e);
+    char *summary = slurp(TMP "/jobs/int/lr-0.01/summary.json");
+    CHECK_CONTAINS(summary, "\"stopped\": \"interrupted\"");
+    free(summary);
+    CHECK(!is_dir(TMP "/jobs/int/lr-0.03"));
 }
 
 /* ---------------------------------------------------------------- inspect */
@@ -575,6 +630,7 @@ int main(void) {
     RUN(test_sweep_end_to_end);
     RUN(test_sweep_jobs_same_results);
     RUN(test_sweep_jobs_failure_and_errors);
+    RUN(test_sweep_jobs_interrupt);
     RUN(test_inspect);
     return test_summary();
 }

@@ -303,12 +303,18 @@ static int check_flags(char **av) {
 
 /* Starts a run. The runs' own result tables go to stderr (or nowhere with --quiet): the
  * sweep's stdout is its comparison table alone, ready to be piped. out >= 0: the run's
- * stdout and stderr go there instead. */
-static pid_t start_child(char **av, int quiet, int out) {
+ * stdout and stderr go there instead. mask: the signal mask to restore in the run, whose
+ * SIGINT and SIGTERM go back to their defaults before it (NULL: the sweep's are kept). */
+static pid_t start_child(char **av, int quiet, int out, const sigset_t *mask) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) fatal(EXIT_FAIL, "sweep: fork: %s", strerror(errno));
     if (pid == 0) {
+        if (mask) {
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            sigprocmask(SIG_SETMASK, mask, NULL);
+        }
         if (out >= 0) dup2(out, 2);
         int fd = quiet ? open("/dev/null", O_WRONLY) : 2;
         if (fd >= 0) dup2(fd, 1);
@@ -317,6 +323,24 @@ static pid_t start_child(char **av, int quiet, int out) {
         _exit(EXIT_FAIL);
     }
     return pid;
+}
+
+/* Interrupting a parallel sweep. A sequential sweep leaves SIGINT and SIGTERM alone: Ctrl-C
+ * reaches the run, which saves and says so, and ends the sweep. With several runs at once
+ * their output is held in files only this process copies out, so it stays: on the first
+ * SIGINT or SIGTERM it asks every running run to stop as a first Ctrl-C would (SIGTERM:
+ * after the current step, saved; a run that got the terminal's SIGINT too is not hurried
+ * by it), starts no more, copies out what the runs printed, in order, and ends by the
+ * signal it got. live[k] is run k's pid while it runs (signals are blocked around each
+ * start, so no run escapes the list). */
+static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t *live;
+static int n_live;
+
+static void on_stop(int sig) {
+    stop_sig = sig;
+    for (int k = 0; k < n_live; k++)
+        if (live[k] > 0) kill((pid_t)live[k], SIGTERM);
 }
 
 /* The runs' threads: --threads as given, else (several runs at once) the cores shared out
@@ -338,7 +362,8 @@ static int plan_jobs(const Sweep *s, int cores, char *threads, size_t len) {
     if (jobs > s->n) jobs = s->n;
     if (jobs < 1) jobs = 1;
     threads[0] = 0;
-    if (!given && jobs > 1) snprintf(threads, len, "--threads=%d", cores / jobs > 1 ? cores / jobs : 1);
+    if (!given && jobs > 1)
+        snprintf(threads, len, "--threads=%d", cores / jobs > 1 ? cores / jobs : 1);
     return jobs;
 }
 
@@ -380,10 +405,25 @@ static int reap_one(Slot *slots, int n) {
         for (int k = 0; k < n; k++)
             if (slots[k].pid == pid) {
                 slots[k].pid = 0;
+                if (live) live[k] = 0;
                 slots[k].rc = exit_code(status);
                 return k;
             }
     }
+}
+
+/* Starts run k: its command line first when its output is not held. */
+static void launch(const Sweep *s, const char *dir, char **av, const char *run_dir, Slot *sl,
+                   int k, int hold, const sigset_t *mask) {
+    if (hold) {
+        sl->out = tmpfile();
+        if (!sl->out) fatal(EXIT_FAIL, "sweep: temporary file: %s", strerror(errno));
+    } else if (!s->quiet) {
+        print_command(dir, k, s->n, s->runs[k].name, av);
+    }
+    sl->new_dir = !is_dir(run_dir);
+    sl->pid = start_child(av, s->quiet, sl->out ? fileno(sl->out) : -1, mask);
+    if (live) live[k] = sl->pid;
 }
 
 /* Runs every run, at most jobs at once; returns the index of the first run (in the sweep's
@@ -391,23 +431,35 @@ static int reap_one(Slot *slots, int n) {
 static int run_all(const Sweep *s, const char *dir, char ***avs, char **dirs, int jobs, int *rc) {
     Slot *slots = xcalloc((size_t)s->n, sizeof *slots);
     int next = 0, running = 0, shown = 0, failed = -1;
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    if (jobs > 1) {
+        live = xcalloc((size_t)s->n, sizeof *live);
+        n_live = s->n;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     for (int k = 0; k < s->n; k++) slots[k].rc = -1;
-    while (running > 0 || (failed < 0 && next < s->n)) {
+    while (running > 0 || (failed < 0 && !stop_sig && next < s->n)) {
         while (failed < 0 && next < s->n && running < jobs) {
-            Slot *sl = &slots[next];
-            if (jobs > 1) {
-                sl->out = tmpfile();
-                if (!sl->out) fatal(EXIT_FAIL, "sweep: temporary file: %s", strerror(errno));
-            } else if (!s->quiet) {
-                print_command(dir, next, s->n, s->runs[next].name, avs[next]);
-            }
-            sl->new_dir = !is_dir(dirs[next]);
-            sl->pid = start_child(avs[next], s->quiet, sl->out ? fileno(sl->out) : -1);
+            if (jobs > 1) sigprocmask(SIG_BLOCK, &stops, &old);
+            int go = !stop_sig;
+            if (go) launch(s, dir, avs[next], dirs[next], &slots[next], next, jobs > 1,
+                           jobs > 1 ? &old : NULL);
+            if (jobs > 1) sigprocmask(SIG_SETMASK, &old, NULL);
+            if (!go) break;
             next++, running++;
         }
+        if (running == 0) break;
         int k = reap_one(slots, s->n);
         running--;
-        if (slots[k].rc != 0 && (failed < 0 || k < failed)) {
+        if (!stop_sig && slots[k].rc != 0 && (failed < 0 || k < failed)) {
             failed = k;
             /* the runs after it would not have started: stop them and take away what they
              * made (a directory that was there before stays) */
@@ -428,6 +480,14 @@ static int run_all(const Sweep *s, const char *dir, char ***avs, char **dirs, in
         if (slots[k].out) fclose(slots[k].out);
     }
     free(slots);
+    if (jobs > 1) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        n_live = 0;
+        free((void *)live);
+        live = NULL;
+    }
+    if (stop_sig) raise(stop_sig);
     return failed;
 }
 

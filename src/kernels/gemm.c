@@ -281,7 +281,8 @@ static void gemm_tile(const gemm_plan *j, int t) {
     float *bp = ap + a_len;
     for (int k0 = 0; k0 < g->K; k0 += j->kc) {
         int kb = imin(j->kc, g->K - k0), last = k0 + kb >= g->K;
-        const float *as = g->trans_a ? g->A + (size_t)k0 * g->lda + i0 : g->A + (size_t)i0 * g->lda + k0;
+        const float *as = g->trans_a ? g->A + (size_t)k0 * g->lda + i0
+                                     : g->A + (size_t)i0 * g->lda + k0;
         p->pack(as, g->lda, !g->trans_a, mc, kb, p->mr, ap);
         float beta = k0 == 0 ? g->beta : 1.0f;
         size_t a_panel = gemm_panel_floats(p, p->mr, kb);

@@ -67,9 +67,9 @@ static TBF void packbf512(const float *src, int ld, int kcontig, int rows, int k
 #pragma GCC unroll 16
                 for (int i = 0; i < 16; i++) {
                     const float *row = s + (size_t)i * ld + k0;
-                    r[i] = i < valid ? (__m512)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(km1, row + 16),
-                                                                   _mm512_maskz_loadu_ps(km0, row))
-                                     : _mm512_setzero_ps();
+                    __m512 lo = i < valid ? _mm512_maskz_loadu_ps(km0, row) : _mm512_setzero_ps();
+                    __m512 hi = i < valid ? _mm512_maskz_loadu_ps(km1, row + 16) : _mm512_setzero_ps();
+                    r[i] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
                 }
                 transpose16(r);
                 int gl = imin(16, kg - k0 / 2);
