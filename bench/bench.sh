@@ -152,7 +152,7 @@ fi
 # sweeps: 12 runs of the small MLP one after another (each with every core), and as many at
 # once as keep the cores busy (train sweep's default --jobs, each run then on cores / jobs)
 echo
-sweep="--quiet --force --model 784-256-256-10 --steps 400 --lr 0.001,0.002,0.003 --seed 1,2,3,4"
+sweep="--quiet --force --model 784-256-256-10 --epochs 1 --lr 0.001,0.002,0.003 --seed 1,2,3,4"
 sweep="$sweep --val 0 --eval-every 0 --ckpt-every 0"
 t0=$(now)
 ./train sweep --runs-dir "$out/runs" --run sweep-seq --jobs 1 $sweep > /dev/null
@@ -161,6 +161,6 @@ t1=$(now)
 t2=$(now)
 seq_s=$(elapsed "$t0" "$t1"); par_s=$(elapsed "$t1" "$t2")
 at_once=$((threads < 12 ? threads : 12))
-echo "12-run sweep (784-256-256-10, 400 steps each, final evaluations included): --jobs 1 $seq_s s;" \
+echo "12-run sweep (784-256-256-10, batch 64, 1 epoch each, final evaluations included): --jobs 1 $seq_s s;" \
     "default --jobs ($at_once at once, $((threads / at_once)) thread(s) each) $par_s s: $(awk -v a="$seq_s" -v b="$par_s" 'BEGIN { printf "%.2fx", a / b }')"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
