@@ -29,7 +29,7 @@ if [ "$rc" = 2 ] && grep -q "^train: --lr: needs a value" "$tmp/err"; then pass=
 expect 2 "--batch: .*out of range" --batch 0
 expect 2 "--batch: .*out of range" --batch -3
 expect 2 "--batch: expected a whole number or full" --batch 1.5
-expect 2 "--opt: unknown value 'nope' \(choose from sgd\|momentum\|nesterov\|adagrad\|rmsprop\|adam\|adamw\|amsgrad\|nadam\|radam\|adamax\|lion\)" --opt nope
+expect 2 "--opt: unknown value 'nope' \(choose from sgd\|momentum\|nesterov\|adagrad\|rmsprop\|adam\|adamw\|amsgrad\|nadam\|radam\|adamax\|lion\|adadelta\|adafactor\|lamb\|lars\|lookahead\|muon\|shampoo\|lbfgs\|sf-adamw\|sf-sgd\|sophia\)" --opt nope
 expect 2 "--act: unknown value" --act swish
 expect 2 "--schedule: unknown value" --schedule sometimes
 expect 2 "--model: '784-x': expected layer sizes like 784-256-10" --model 784-x
@@ -66,6 +66,15 @@ expect 2 "--base-momentum: 0.99 is above --max-momentum" --schedule onecycle --b
 expect 2 "--pct-start: 1 is out of range" --schedule onecycle --pct-start 1
 expect 2 "--end-lr: 1e-08 is not above --start-lr" lr-find --end-lr 1e-8
 expect 2 "--num-it: 1 is out of range" lr-find --num-it 1
+expect 2 "--norm: unknown value 'group'" --norm group
+expect 2 "--norm batch: some training micro-batches would hold a single example" --norm batch --batch 1
+expect 2 "--norm batch: some training micro-batches would hold a single example" --norm batch --subset 129 --val 0 --batch 64
+expect 2 "--model: --act does not apply: the model lists its layers" --model "linear 32, relu, linear 10" --act tanh
+expect 2 "--model: --dropout does not apply" --model "linear 32, relu, linear 10" --dropout 0.1
+expect 2 "--model: 'conv 3': unknown layer" --model "input 784, linear 32, conv 3"
+expect 2 "--model: 'linear': linear needs an argument" --model "linear, relu, linear 10"
+printf 'linear 32\nact relu\nlinear 10\n' > "$tmp/act.model"
+expect 2 "act.model:2: 'act': this file lists its layers" --model "$tmp/act.model"
 [ -d "$tmp/runs" ] && { fail=$((fail + 1)); echo "FAIL: a failed invocation created $tmp/runs"; }
 
 # an existing run directory is never overwritten without --force

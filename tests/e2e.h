@@ -38,6 +38,21 @@ static __attribute__((unused)) int train(const char *name, const char *flags) {
     return sh(TRAIN " --quiet --runs-dir " RUNS " --force --run %s %s > " RUNS "/%s.out", name, flags, name);
 }
 
+/* The pair of the resume invariant: RUNS/<name>-whole trains `steps` steps with flags,
+ * RUNS/<name>-halves steps / 2 (with half_flags too), then resumes to `steps` (with
+ * half_flags, which must be flags --resume accepts, such as --threads). 0 when all succeed. */
+static __attribute__((unused)) int train_whole_and_halves(const char *name, const char *flags, long steps,
+                                                          const char *half_flags) {
+    char run[96], all[1024];
+    snprintf(run, sizeof run, "%s-whole", name);
+    snprintf(all, sizeof all, "%s --steps %ld", flags, steps);
+    if (train(run, all) != 0) return -1;
+    snprintf(run, sizeof run, "%s-halves", name);
+    snprintf(all, sizeof all, "%s --steps %ld %s", flags, steps / 2, half_flags);
+    if (train(run, all) != 0) return -1;
+    return sh(TRAIN " --quiet --resume " RUNS "/%s --steps %ld %s > /dev/null", run, steps, half_flags);
+}
+
 /* A number (or a string, via *text) from RUNS/<run>/summary.json. */
 static __attribute__((unused)) double summary_field(const char *run, const char *key, char *text, size_t len) {
     char path[256], err[ERR_LEN];
@@ -61,7 +76,8 @@ static __attribute__((unused)) double summary_value(const char *run, const char 
     return summary_field(run, key, NULL, 0);
 }
 
-/* Largest |a - b| over all tensors of two checkpoints (INFINITY if they do not match up). */
+/* Largest |a - b| over all tensors of two checkpoints, model and optimizer state (INFINITY if
+ * they do not match up). */
 static __attribute__((unused)) double max_weight_diff(const char *a_path, const char *b_path) {
     StFile a, b;
     char err[ERR_LEN];
@@ -73,8 +89,10 @@ static __attribute__((unused)) double max_weight_diff(const char *a_path, const 
         if (!tb || tb->ndim != ta->ndim) { worst = INFINITY; break; }
         long n = 1;
         for (int d = 0; d < ta->ndim; d++) n *= ta->shape[d];
+        if (ta->dtype != tb->dtype) { worst = INFINITY; break; }
         for (long k = 0; k < n; k++) {
-            double d = fabs((double)ta->data[k] - tb->data[k]);
+            double d = ta->dtype == ST_I64 ? fabs((double)(ta->i64[k] - tb->i64[k]))
+                                           : fabs((double)ta->data[k] - tb->data[k]);
             if (d > worst || d != d) worst = d != d ? INFINITY : d;
         }
     }

@@ -1,61 +1,9 @@
-/* Losses, sampler, model construction and initialisation, gradcheck, config parsing. */
+/* The sampler and the options: parsing, JSON round trips, the resume comparison. */
 #include "test.h"
-#include "run/config.h"
-#include "instruments/gradcheck.h"
-#include "nn/graph.h"
-#include "nn/loss.h"
-#include "nn/model.h"
 #include "data/sampler.h"
+#include "run/config.h"
 
 #include <stdlib.h>
-
-/* Logits (0, 0, 0), label 0: loss ln 3; gradient softmax - onehot = (-2/3, 1/3, 1/3). */
-static void test_cross_entropy_uniform(void) {
-    float z[3] = {0, 0, 0}, dz[3];
-    int y = 0;
-    LossResult r = loss_compute(LOSS_CE, z, &y, 1, 3, 0, 1, dz);
-    CHECK_NEAR(r.loss_sum, log(3.0), 1e-12);
-    CHECK_NEAR(dz[0], -2.0 / 3, 1e-7);
-    CHECK_NEAR(dz[1], 1.0 / 3, 1e-7);
-    CHECK_NEAR(dz[2], 1.0 / 3, 1e-7);
-}
-
-/* Label smoothing 0.1, z = (1, 2, 3), y = 2: q = (0.0333, 0.0333, 0.9333),
- * loss = logsumexp(z) - q.z = 0.5076059644443802,
- * gradient softmax(z) - q = (0.05669723983704714, 0.21139513772146437, -0.26809237755851134).
- * With scale 0.5 (a group of two) the gradient halves; the loss sum does not. */
-static void test_cross_entropy_smoothing(void) {
-    float z[3] = {1, 2, 3}, dz[3];
-    int y = 2;
-    LossResult r = loss_compute(LOSS_CE, z, &y, 1, 3, 0.1f, 0.5f, dz);
-    CHECK_NEAR(r.loss_sum, 0.5076059644443802, 1e-7);
-    CHECK_NEAR(dz[0], 0.5 * 0.05669723983704714, 1e-7);
-    CHECK_NEAR(dz[1], 0.5 * 0.21139513772146437, 1e-7);
-    CHECK_NEAR(dz[2], 0.5 * -0.26809237755851134, 1e-7);
-    CHECK(r.correct == 1);
-}
-
-/* Huge logits stay finite: z = (1000, 0), y = 1 -> loss 1000, gradient (1, -1). */
-static void test_cross_entropy_stable(void) {
-    float z[2] = {1000, 0}, dz[2];
-    int y = 1;
-    LossResult r = loss_compute(LOSS_CE, z, &y, 1, 2, 0, 1, dz);
-    CHECK_NEAR(r.loss_sum, 1000, 1e-9);
-    CHECK_NEAR(dz[0], 1, 1e-7);
-    CHECK_NEAR(dz[1], -1, 1e-7);
-    CHECK(r.correct == 0);
-}
-
-/* MSE against one-hot: z = (0.5, 0.2), y = 0: ((0.5-1)^2 + 0.2^2)/2 = 0.145;
- * gradient 2 (z - t) / C = (-0.5, 0.2). */
-static void test_mse(void) {
-    float z[2] = {0.5f, 0.2f}, dz[2];
-    int y = 0;
-    LossResult r = loss_compute(LOSS_MSE, z, &y, 1, 2, 0, 1, dz);
-    CHECK_NEAR(r.loss_sum, 0.145, 1e-7);
-    CHECK_NEAR(dz[0], -0.5, 1e-7);
-    CHECK_NEAR(dz[1], 0.2, 1e-7);
-}
 
 /* Shuffle: each epoch is a permutation; the last batch holds n mod batch; epochs differ. */
 static void test_sampler_shuffle_epochs(void) {
@@ -115,73 +63,6 @@ static void test_sampler_replace_and_sequential(void) {
     sampler_free(&s);
 }
 
-/* nn.Sequential names: Linear(0) ReLU(1) Dropout(2) Linear(3) ReLU(4) Dropout(5) Linear(6). */
-static void test_model_names_and_shapes(void) {
-    Config c;
-    config_defaults(&c);
-    strcpy(c.model, "784-32-16-10");
-    c.dropout = 0.5;
-    Graph g;
-    model_build(&g, &c);
-    CHECK(g.n_tensors == 6);
-    CHECK_STR(g.tensors[0].name, "0.weight");
-    CHECK(g.tensors[0].shape[0] == 32 && g.tensors[0].shape[1] == 784);
-    CHECK_STR(g.tensors[1].name, "0.bias");
-    CHECK_STR(g.tensors[2].name, "3.weight");
-    CHECK_STR(g.tensors[4].name, "6.weight");
-    CHECK(g.tensors[5].is_bias && !g.tensors[4].is_bias);
-    CHECK(g.n_params == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10);
-    c.dropout = 0;
-    model_build(&g, &c);
-    CHECK_STR(g.tensors[2].name, "2.weight");
-    CHECK_STR(g.tensors[4].name, "4.weight");
-}
-
-/* nn.Linear init: every weight and bias inside +-1/sqrt(fan_in), filling the range
- * (mean ~ 0, variance ~ bound^2/3), and the same seed gives the same bits. */
-static void test_model_init(void) {
-    Config c;
-    config_defaults(&c);
-    strcpy(c.model, "400-100-10");
-    Graph g, h;
-    model_build(&g, &c); graph_alloc(&g, 1); model_init(&g, 3);
-    model_build(&h, &c); graph_alloc(&h, 1); model_init(&h, 3);
-    CHECK(memcmp(g.params, h.params, sizeof(float) * (size_t)g.n_params) == 0);
-    double bound = 1 / sqrt(400.0), sum = 0, sq = 0, maxabs = 0;
-    long n = 400 * 100;
-    for (long i = 0; i < n; i++) {
-        double w = g.params[i];
-        sum += w; sq += w * w;
-        if (fabs(w) > maxabs) maxabs = fabs(w);
-    }
-    CHECK(maxabs <= bound);
-    CHECK(maxabs > 0.99 * bound);
-    CHECK_NEAR(sum / n, 0, 0.01 * bound);
-    CHECK_NEAR(sq / n, bound * bound / 3, 0.02 * bound * bound);
-    model_init(&h, 4);
-    CHECK(memcmp(g.params, h.params, sizeof(float) * (size_t)g.n_params) != 0);
-    graph_free(&g); graph_free(&h);
-}
-
-static void test_model_sizes_parse(void) {
-    LayerSizes ls;
-    char err[512];
-    CHECK(model_parse_sizes("784-256-10", &ls, err) == 0 && ls.n_dims == 3 && ls.dims[1] == 256);
-    CHECK(model_parse_sizes("784", &ls, err) == -1);
-    CHECK_CONTAINS(err, "at least an input and an output");
-    CHECK(model_parse_sizes("784--10", &ls, err) == -1);
-    CHECK(model_parse_sizes("784-0-10", &ls, err) == -1);
-    CHECK_CONTAINS(err, "out of range");
-    CHECK(model_parse_sizes("784-10x", &ls, err) == -1);
-    CHECK_CONTAINS(err, "unexpected 'x'");
-}
-
-/* Every op's backward agrees with finite differences, and a wrong gradient is caught. */
-static void test_gradcheck(void) {
-    CHECK(gradcheck_run(NULL, 1.0) == 0);
-    CHECK(gradcheck_run(NULL, 1.05) > 0);
-}
-
 static void test_config_json_roundtrip(void) {
     Config a, b;
     config_defaults(&a);
@@ -239,17 +120,9 @@ static void test_config_parse(void) {
 }
 
 int main(void) {
-    RUN(test_cross_entropy_uniform);
-    RUN(test_cross_entropy_smoothing);
-    RUN(test_cross_entropy_stable);
-    RUN(test_mse);
     RUN(test_sampler_shuffle_epochs);
     RUN(test_sampler_restore);
     RUN(test_sampler_replace_and_sequential);
-    RUN(test_model_names_and_shapes);
-    RUN(test_model_init);
-    RUN(test_model_sizes_parse);
-    RUN(test_gradcheck);
     RUN(test_config_json_roundtrip);
     RUN(test_config_parse);
     return test_summary();

@@ -2,28 +2,44 @@
  * (each derivation is in the comment above its test; the arithmetic was checked in double). */
 #include "test.h"
 #include "optim/clip.h"
-#include "run/config.h"
+#include "optim/closure.h"
 #include "optim/optim.h"
 #include "optim/sched.h"
+#include "run/config.h"
+#include "run/resolve.h"
 
 /* Runs `steps` updates of optimizer `name` on one parameter with gradients g[0..steps-1];
  * returns the parameter after each step in out. */
 static void run_scalar(const char *name, const OptimHyper *h, float lr, float wd, float p0,
                        const float *g, int steps, float *out) {
-    const Optimizer *o = optim_find(name);
+    const OptimDef *o = optim_find(name);
     float p = p0, s0 = 0, s1 = 0, s2 = 0;
     float *state[3] = {&s0, &s1, &s2};
+    Optim self;
+    memset(&self, 0, sizeof self);
     for (int t = 1; t <= steps; t++) {
         OptimHyper step_h = *h;
-        if (o->prepare) o->prepare(&step_h, t);   /* per-step scalars (nadam's mu product) */
+        if (o->prepare) o->prepare(&self, &step_h, t);   /* per-step scalars (nadam's mu product) */
         o->step(&step_h, 1, &p, &g[t - 1], state, t, lr, wd);
         out[t - 1] = p;
     }
 }
 
+/* The schedule the options describe, at step t of T. */
+static double lr_at(const Config *c, long t, long T) {
+    Schedule s = resolve_schedule(c);
+    return sched_lr(&s, t, T);
+}
+
+static double momentum_at(const Config *c, long t, long T) {
+    Schedule s = resolve_schedule(c);
+    return sched_momentum(&s, t, T);
+}
+
 /* PyTorch's defaults for everything, with the SGD momentum settings given. */
 static OptimHyper hyper(double momentum, double dampening, int nesterov) {
-    OptimHyper h = {momentum, dampening, 0.9, 0.999, 1e-8, 0.99, 0, 0, 4e-3, nesterov, 0, 0, 0};
+    OptimHyper h = {.momentum = momentum, .dampening = dampening, .beta1 = 0.9, .beta2 = 0.999,
+                    .eps = 1e-8, .alpha = 0.99, .momentum_decay = 4e-3, .nesterov = nesterov};
     return h;
 }
 
@@ -161,7 +177,7 @@ static void test_adagrad(void) {
 static void test_rmsprop(void) {
     OptimHyper h = hyper(0, 0, 0);
     h.alpha = 0.9;
-    const Optimizer *o = optim_find("rmsprop");
+    const OptimDef *o = optim_find("rmsprop");
     float g = -2, v[3], expect_v[3] = {0.4f, 0.76f, 1.084f};
     double expect[3][3] = {{0.0316227761016838, 0.05456434922558208, 0.0737738178009627},
                            {0.03333333277777779, 0.05882396954962058, 0.08132236704582005},
@@ -218,7 +234,7 @@ static void test_nadam(void) {
     CHECK_NEAR(p[0], -0.105645177307313, 1e-6);
     CHECK_NEAR(p[1], -0.06453420464339844, 1e-6);
     CHECK_NEAR(p[2], -0.09173992325696936, 1e-6);
-    /* again from t = 1 after other runs: the cached product of mu restarts */
+    /* again from t = 1 (a fresh optimizer): the product of mu restarts */
     run_scalar("nadam", &h, 0.1f, 0, 0, g, 1, p);
     CHECK_NEAR(p[0], -0.105645177307313, 1e-6);
 }
@@ -308,12 +324,20 @@ static void test_optimizer_aliases_and_defaults(void) {
 }
 
 static void test_optimizer_table(void) {
-    CHECK(optim_find("sgd") && optim_find("sgd")->n_state == 1);
-    CHECK(optim_find("adam") && optim_find("adam")->n_state == 3);
+    CHECK(optim_find("sgd") && !strcmp(optim_find("sgd")->slots, "momentum_buffer"));
+    CHECK(optim_find("adam") && !strcmp(optim_find("adam")->slots, "exp_avg exp_avg_sq max_exp_avg_sq"));
     CHECK(optim_find("nope") == NULL);
-    CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion");
+    CHECK_STR(optim_names(), "sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw|amsgrad|nadam|radam|adamax|lion|"
+                              "adadelta|adafactor|lamb|lars|lookahead|muon|shampoo|lbfgs|sf-adamw|sf-sgd|sophia");
     for (int i = 0; i < optim_count; i++) {
-        CHECK(optim_table[i].n_state >= 1 && optim_table[i].n_state <= OPTIM_MAX_STATE);
+        const OptimDef *o = &optim_table[i];
+        int slots = 0;
+        for (const char *q = o->slots; q && *q; q++) slots += (q == o->slots || q[-1] == ' ') && *q != ' ';
+        /* element-wise rows name their state slots; per-tensor rows describe their state;
+         * whole-vector rows (L-BFGS) have a flat step */
+        const OptimClosureRule *rule = optim_closure_rule(o->name);
+        CHECK(o->step ? slots <= OPTIM_MAX_STATE && !o->tensor_step
+                      : (o->tensor_step && o->state_spec) || (rule && rule->flat_step));
         CHECK_CONTAINS(optim_table[i].defaults, "lr=");
         CHECK_CONTAINS(optim_table[i].defaults, "wd=");
         CHECK_CONTAINS(optim_table[i].defaults, "eps=");
@@ -330,20 +354,20 @@ static void test_schedules(void) {
     config_defaults(&c);
     c.lr = 1; c.min_lr = 0.1; c.warmup = 10;
     strcpy(c.schedule, "cosine");
-    CHECK_NEAR(sched_lr(&c, 0, 110), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 4, 110), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 9, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 60, 110), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 109, 110), 0.10022204783542078, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 110, 110), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 110), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 4, 110), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 60, 110), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 109, 110), 0.10022204783542078, 1e-12);
+    CHECK_NEAR(lr_at(&c, 110, 110), 0.1, 1e-12);
     strcpy(c.schedule, "constant");
-    CHECK_NEAR(sched_lr(&c, 9, 110), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 110), 1.0, 1e-12);
     c.warmup = 0;
     strcpy(c.schedule, "cosine");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.55, 1e-12);
 }
 
 /* Sets up a config for the schedule tests: lr 1, the given schedule, warmup W. */
@@ -366,23 +390,23 @@ static void test_schedules_step_family(void) {
     Config c = sched_config("step", 5);
     c.step_size = 10;
     c.gamma = 0.1;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.2, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 4, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 14, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 15, 100), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 25, 100), 0.01, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.2, 1e-12);
+    CHECK_NEAR(lr_at(&c, 4, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 14, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 15, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 25, 100), 0.01, 1e-12);
     c = sched_config("multistep", 0);
     strcpy(c.milestones, "10,30");
     c.gamma = 0.5;
-    CHECK_NEAR(sched_lr(&c, 9, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 100), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 100), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 100), 0.25, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 100), 0.25, 1e-12);
     c = sched_config("exp", 0);
     c.gamma = 0.9;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 2, 100), 0.81, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 2, 100), 0.81, 1e-12);
     long m[4];
     char err[512];
     CHECK(sched_parse_milestones("10,30,31", m, 4, err) == 3 && m[2] == 31);
@@ -398,13 +422,13 @@ static void test_schedules_poly_linear(void) {
     Config c = sched_config("poly", 0);
     c.power = 2;
     c.min_lr = 0.1;
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.325, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 0.10009, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.325, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 0.10009, 1e-12);
     strcpy(c.schedule, "linear");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 50, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 0.109, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 50, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 0.109, 1e-12);
 }
 
 /* restarts, T_0 = 10, T_mult = 2, min_lr 0: cycles [0,10), [10,30), [30,70):
@@ -415,15 +439,15 @@ static void test_schedule_restarts(void) {
     Config c = sched_config("restarts", 0);
     c.cycle = 10;
     c.cycle_mult = 2;
-    CHECK_NEAR(sched_lr(&c, 0, 1000), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 1000), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 9, 1000), 0.024471741852423234, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 1000), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 20, 1000), 0.5, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 1000), 0.006155829702431115, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 9, 1000), 0.024471741852423234, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 1000), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 20, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 1000), 0.006155829702431115, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 1000), 1.0, 1e-12);
     c.cycle_mult = 1;
-    CHECK_NEAR(sched_lr(&c, 25, 1000), 0.5, 1e-12);
+    CHECK_NEAR(lr_at(&c, 25, 1000), 0.5, 1e-12);
 }
 
 /* cyclic between min_lr 0.1 and lr 1, 10 steps up and 10 down:
@@ -435,17 +459,17 @@ static void test_schedule_cyclic(void) {
     c.min_lr = 0.1;
     c.cycle = 10;
     strcpy(c.cyclic_mode, "triangular");
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.1, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 5, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 15, 100), 0.55, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 20, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.1, 1e-12);
+    CHECK_NEAR(lr_at(&c, 5, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 15, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 20, 100), 0.1, 1e-12);
     strcpy(c.cyclic_mode, "triangular2");
-    CHECK_NEAR(sched_lr(&c, 10, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 30, 100), 0.55, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 30, 100), 0.55, 1e-12);
     strcpy(c.cyclic_mode, "exp_range");
     c.gamma = 0.9;
-    CHECK_NEAR(sched_lr(&c, 10, 100), 0.41381059609, 1e-10);
+    CHECK_NEAR(lr_at(&c, 10, 100), 0.41381059609, 1e-10);
 }
 
 /* onecycle, lr 1, S = 100, pct_start 0.3, div 25, final_div 1e4: phase ends 29 and 99.
@@ -455,30 +479,30 @@ static void test_schedule_cyclic(void) {
  * With warmup 10 the cycle starts at t = 10 and warmup holds momentum at its maximum. */
 static void test_schedule_onecycle(void) {
     Config c = sched_config("onecycle", 0);
-    CHECK_NEAR(sched_lr(&c, 0, 100), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 29, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 64, 100), 0.500002, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 4e-6, 1e-15);
-    CHECK_NEAR(sched_momentum(&c, 0, 100), 0.95, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 29, 100), 0.85, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 99, 100), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 100), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 64, 100), 0.500002, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 4e-6, 1e-15);
+    CHECK_NEAR(momentum_at(&c, 0, 100), 0.95, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 29, 100), 0.85, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 99, 100), 0.95, 1e-12);
     c.three_phase = 1;
-    CHECK_NEAR(sched_lr(&c, 29, 100), 1.0, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 58, 100), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 99, 100), 4e-6, 1e-15);
-    CHECK_NEAR(sched_momentum(&c, 58, 100), 0.95, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 80, 100), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 29, 100), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 58, 100), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 99, 100), 4e-6, 1e-15);
+    CHECK_NEAR(momentum_at(&c, 58, 100), 0.95, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 80, 100), 0.95, 1e-12);
     c.three_phase = 0;
     c.warmup = 10;
-    CHECK_NEAR(sched_lr(&c, 0, 110), 0.1, 1e-12);
-    CHECK_NEAR(sched_momentum(&c, 5, 110), 0.95, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 10, 110), 0.04, 1e-12);
-    CHECK_NEAR(sched_lr(&c, 39, 110), 1.0, 1e-12);
+    CHECK_NEAR(lr_at(&c, 0, 110), 0.1, 1e-12);
+    CHECK_NEAR(momentum_at(&c, 5, 110), 0.95, 1e-12);
+    CHECK_NEAR(lr_at(&c, 10, 110), 0.04, 1e-12);
+    CHECK_NEAR(lr_at(&c, 39, 110), 1.0, 1e-12);
     c.cycle_momentum = 0;
-    CHECK(isnan(sched_momentum(&c, 39, 110)));
+    CHECK(isnan(momentum_at(&c, 39, 110)));
     strcpy(c.schedule, "cosine");
     c.cycle_momentum = 1;
-    CHECK(isnan(sched_momentum(&c, 39, 110)));
+    CHECK(isnan(momentum_at(&c, 39, 110)));
 }
 
 /* clip_grad_value_: every element clamped to [-1.5, 1.5]. */
@@ -502,6 +526,91 @@ static void test_clip_grad_norm(void) {
     CHECK_NEAR(grad_global_norm(g, 2), 1.0, 1e-6);
 }
 
+/* ---- the optimizer over tensors ---- */
+
+/* Three tensors as a network lays them out: a weight [2, 3], a bias [2], a norm gain [2]. */
+static const OptTensor three_tensors[3] = {
+    {"0.weight", 2, {2, 3}, ROLE_WEIGHT, 0, 6},
+    {"0.bias", 1, {2, 0}, ROLE_BIAS, 6, 2},
+    {"1.weight", 1, {2, 0}, ROLE_NORM, 8, 2},
+};
+
+/* Weight decay is for weights: biases and norm parameters get none unless --wd-bias. SGD with
+ * lr 0.1, wd 0.5, g = 0, p = 1: weights become 1 - 0.05 = 0.95, the rest stay 1. The state is
+ * PyTorch's, named per tensor, and only the slots the hyper-parameters use exist. */
+static void test_optimizer_groups_and_state(void) {
+    for (int wd_bias = 0; wd_bias <= 1; wd_bias++) {
+        OptimHyper h = hyper(0, 0, 0);
+        h.wd = 0.5;
+        h.wd_bias = wd_bias;
+        Optim o;
+        optim_init(&o, optim_find("sgd"), &h, three_tensors, 3, 10);
+        float p[10], g[10] = {0};
+        for (int i = 0; i < 10; i++) p[i] = 1;
+        optim_step(&o, p, g, 1, 0.1f, NAN);
+        for (int i = 0; i < 10; i++) CHECK_NEAR(p[i], i < 6 || wd_bias ? 0.95 : 1.0, 1e-7);
+        CHECK(o.n_states == 0 && o.n_state == 0);   /* no momentum: no momentum_buffer */
+        optim_free(&o);
+    }
+    OptimHyper h = hyper(0, 0, 0);
+    Optim o;
+    optim_init(&o, optim_find("adamw"), &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 6 && o.n_state == 20);
+    CHECK(o.states[0].tensor == 0 && !strcmp(o.states[0].name, "exp_avg"));
+    CHECK(o.states[1].tensor == 0 && !strcmp(o.states[1].name, "exp_avg_sq"));
+    CHECK(o.states[1].ndim == 2 && o.states[1].shape[0] == 2 && o.states[1].shape[1] == 3);
+    CHECK(o.states[5].tensor == 2 && o.states[5].size == 2);
+    CHECK(optim_state_bytes(&o) == 80);
+    optim_free(&o);
+    h.amsgrad = 1;
+    optim_init(&o, optim_find("adam"), &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 9 && !strcmp(o.states[2].name, "max_exp_avg_sq"));
+    optim_free(&o);
+}
+
+/* A per-tensor rule sees each whole tensor with its name, shape and role, and keeps state of
+ * its own shape: here normalised gradient descent p -= lr g / ||g||_tensor, counting its calls
+ * in a one-float state tensor per parameter tensor. */
+static int seen_calls;
+static void unit_step(Optim *o, const OptimHyper *h, const OptTensor *t, float *p, const float *g,
+                      float *const *state, long step, float lr, float wd) {
+    (void)o; (void)h; (void)step; (void)wd;
+    double norm = 0;
+    for (long i = 0; i < t->size; i++) norm += (double)g[i] * g[i];
+    for (long i = 0; i < t->size; i++) p[i] -= (float)(lr * g[i] / sqrt(norm));
+    state[0][0] += 1;
+    seen_calls |= 1 << (t->role * 4 + t->ndim);
+}
+static int unit_state(const OptimHyper *h, const OptTensor *t, OptState *out) {
+    (void)h; (void)t;
+    snprintf(out[0].name, sizeof out[0].name, "calls");
+    out[0].ndim = 1;
+    out[0].shape[0] = 1;
+    out[0].size = 1;
+    return 1;
+}
+
+static void test_per_tensor_rule(void) {
+    const OptimDef unit = {"unit", NULL, NULL, NULL, unit_step, unit_state, "lr=1 wd=0 eps=1e-8", "",
+                           CYCLES_NOTHING, "p -= lr g / ||g||", NULL};
+    OptimHyper h = hyper(0, 0, 0);
+    Optim o;
+    optim_init(&o, &unit, &h, three_tensors, 3, 10);
+    CHECK(o.n_states == 3 && o.n_state == 3 && !strcmp(o.states[2].name, "calls"));
+    float p[10] = {0}, g[10] = {3, 0, 0, 0, 0, 4, 1, 0, 0, -2};
+    seen_calls = 0;
+    optim_step(&o, p, g, 1, 0.5f, NAN);
+    optim_step(&o, p, g, 2, 0.5f, NAN);
+    /* weight: g / 5, twice; bias: (1, 0); norm gain: (0, -1) */
+    CHECK_NEAR(p[0], -2 * 0.5 * 0.6, 1e-7);
+    CHECK_NEAR(p[5], -2 * 0.5 * 0.8, 1e-7);
+    CHECK_NEAR(p[6], -1.0, 1e-7);
+    CHECK_NEAR(p[9], 1.0, 1e-7);
+    CHECK(o.state[0] == 2 && o.state[1] == 2 && o.state[2] == 2);
+    CHECK(seen_calls == ((1 << (ROLE_WEIGHT * 4 + 2)) | (1 << (ROLE_BIAS * 4 + 1)) | (1 << (ROLE_NORM * 4 + 1))));
+    optim_free(&o);
+}
+
 int main(void) {
     RUN(test_sgd_momentum_worked_example);
     RUN(test_sgd_nesterov);
@@ -520,6 +629,8 @@ int main(void) {
     RUN(test_lion);
     RUN(test_optimizer_aliases_and_defaults);
     RUN(test_optimizer_table);
+    RUN(test_optimizer_groups_and_state);
+    RUN(test_per_tensor_rule);
     RUN(test_schedules);
     RUN(test_schedules_step_family);
     RUN(test_schedules_poly_linear);

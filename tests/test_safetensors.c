@@ -108,11 +108,11 @@ static void test_st_roundtrip(void) {
     memcpy(bias, specials, sizeof bias);
     for (int i = 0; i < 6; i++) x4[i] = 1.0f / (float)(i + 1);
     StTensor t[5] = {
-        {"layer.0.weight", 2, {3, 4, 0, 0}, w},
-        {"layer.0.bias", 1, {4, 0, 0, 0}, bias},
-        {"scalar", 0, {0, 0, 0, 0}, &scalar},
-        {"empty", 2, {0, 5, 0, 0}, NULL},
-        {"x4 \"odd\" name/\xc3\xa9", 4, {1, 2, 1, 3}, x4},
+        {"layer.0.weight", 2, {3, 4, 0, 0}, {w}, ST_F32},
+        {"layer.0.bias", 1, {4, 0, 0, 0}, {bias}, ST_F32},
+        {"scalar", 0, {0, 0, 0, 0}, {&scalar}, ST_F32},
+        {"empty", 2, {0, 5, 0, 0}, {NULL}, ST_F32},
+        {"x4 \"odd\" name/\xc3\xa9", 4, {1, 2, 1, 3}, {x4}, ST_F32},
     };
     StMeta meta[3] = {{"format", "train-checkpoint/1"},
                       {"config", "{\n  \"lr\": 0.1,\n  \"run\": \"a\\tb\"\n}\n"},
@@ -141,9 +141,12 @@ static void test_st_roundtrip(void) {
     CHECK(st_find(&f, "layer.0.bias") == &f.tensors[1]);
     CHECK(st_find(&f, "layer.0") == NULL);
     CHECK(st_find(&f, "__metadata__") == NULL);
-    /* the stored CRC is that of the data region, 8 lowercase hex digits */
+    /* the stored CRC, 8 lowercase hex digits, is the first member of __metadata__ and covers
+     * the whole file after the length: the header without that member (and its comma), then
+     * the data */
     const char *crc = st_meta_get(&f, "crc32");
     CHECK(crc && strlen(crc) == 8 && strspn(crc, "0123456789abcdef") == 8);
+    CHECK(f.checksum == ST_CRC_FILE);
     size_t n;
     unsigned char *raw = slurp(path, &n);
     CHECK(raw != NULL);
@@ -152,9 +155,16 @@ static void test_st_roundtrip(void) {
         for (int i = 7; i >= 0; i--) h = h << 8 | raw[i];
         CHECK((8 + h) % 8 == 0);
         CHECK(n == 8 + h + sizeof w + sizeof bias + 4 + sizeof x4);
+        char member[32];
+        snprintf(member, sizeof member, "\"crc32\":\"%s\",", crc);
+        CHECK(memcmp(raw + 8, "{\"__metadata__\":{", 17) == 0 && memcmp(raw + 8 + 17, member, 19) == 0);
+        unsigned char *rest = xmalloc(n);
+        memcpy(rest, raw + 8, 17);
+        memcpy(rest + 17, raw + 8 + 17 + 19, n - 8 - 17 - 19);
         char want[9];
-        snprintf(want, sizeof want, "%08x", (unsigned)crc_of(raw + 8 + h, n - 8 - h));
+        snprintf(want, sizeof want, "%08x", (unsigned)crc_of(rest, n - 8 - 19));
         CHECK_STR(crc, want);
+        free(rest);
         CHECK(memcmp(raw + 8 + h, w, sizeof w) == 0); /* little-endian f32, in the given order */
         CHECK(raw[8] == '{');
     }
@@ -171,28 +181,36 @@ static void test_st_roundtrip(void) {
     CHECK_STR(st_meta_get(&f, "run"), "x\xef\xbf\xbdy");
     st_free(&f);
 
-    /* no tensors, no metadata */
+    /* no tensors, no metadata: the header {"__metadata__":{"crc32":"aa16dd6a"}} is 37 bytes,
+     * padded to 40; the CRC is zlib's crc32 of the 22 bytes {"__metadata__":{}} and 3 spaces */
     CHECK(st_write(path, NULL, 0, NULL, 0, err) == 0);
     CHECK(st_read(path, &f, err) == 0);
     CHECK(f.n_tensors == 0 && f.n_meta == 1);
-    CHECK_STR(st_meta_get(&f, "crc32"), "00000000");
+    CHECK(crc_of("{\"__metadata__\":{}}   ", 22) == 0xaa16dd6au);
+    CHECK_STR(st_meta_get(&f, "crc32"), "aa16dd6a");
     st_free(&f);
 }
 
 static void test_st_exact_bytes(void) {
     /* one tensor "a" of shape [2] holding 1, 2: every byte of the file, computed by hand.
-     * The data is 00 00 80 3f 00 00 00 40 (1.0f, 2.0f little-endian); its zlib CRC32 is
-     * 2e3fa576. The header is 90 bytes, padded with 6 spaces to 96, so the data starts at
-     * 8 + 96 = 104, a multiple of 8. */
+     * The data is 00 00 80 3f 00 00 00 40 (1.0f, 2.0f little-endian). The header is 90 bytes,
+     * padded with 6 spaces to 96, so the data starts at 8 + 96 = 104, a multiple of 8. The
+     * CRC32 covers the header without its 18-byte crc32 member (78 bytes, spaces included)
+     * followed by the data: zlib's crc32 of those 86 bytes is 6813c596 (the data's alone is
+     * 2e3fa576, what earlier writers stored). */
     const char *path = TMP "/exact.safetensors";
     float v[2] = {1, 2};
-    StTensor t = {"a", 1, {2, 0, 0, 0}, v};
+    StTensor t = {"a", 1, {2, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &t, 1, NULL, 0, err) == 0);
     static const unsigned char data[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40};
     CHECK(crc_of(data, 8) == 0x2e3fa576u);
-    const char *header = "{\"__metadata__\":{\"crc32\":\"2e3fa576\"},"
+    const char *header = "{\"__metadata__\":{\"crc32\":\"6813c596\"},"
                          "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}      ";
     CHECK(strlen(header) == 96);
+    unsigned char covered[86];
+    memcpy(covered, "{\"__metadata__\":{},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}      ", 78);
+    memcpy(covered + 78, data, 8);
+    CHECK(crc_of(covered, 86) == 0x6813c596u);
     unsigned char want[112];
     const unsigned char len8[8] = {96, 0, 0, 0, 0, 0, 0, 0};
     memcpy(want, len8, 8);
@@ -249,6 +267,38 @@ static void test_st_exact_bytes(void) {
     st_free(&f);
 }
 
+/* I64 tensors (BatchNorm's num_batches_tracked, a 0-dim tensor as PyTorch saves it): 8 bytes
+ * little-endian each, read back exactly, mixed with F32 tensors; a span that does not match 8
+ * bytes per element is refused. */
+static void test_st_int64(void) {
+    const char *path = TMP "/int64.safetensors";
+    int64_t count = 3000000000LL, pair[2] = {-1, 7};
+    float v[1] = {0.5f};
+    StTensor t[3] = {{"n", 0, {0, 0, 0, 0}, {.i64 = &count}, ST_I64},
+                     {"w", 1, {1, 0, 0, 0}, {v}, ST_F32},
+                     {"p", 1, {2, 0, 0, 0}, {.i64 = pair}, ST_I64}};
+    CHECK(st_write(path, t, 3, NULL, 0, err) == 0);
+    size_t n;
+    unsigned char *raw = slurp(path, &n);
+    CHECK(raw && strstr((char *)raw + 8, "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}"));
+    CHECK(raw && strstr((char *)raw + 8, "\"p\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[12,28]}"));
+    free(raw);
+    StFile f;
+    CHECK(st_read(path, &f, err) == 0);
+    if (f.n_tensors == 3) {
+        CHECK(f.tensors[0].dtype == ST_I64 && f.tensors[0].ndim == 0 && f.tensors[0].i64[0] == count);
+        CHECK(f.tensors[1].dtype == ST_F32 && f.tensors[1].data[0] == 0.5f);
+        CHECK(f.tensors[2].i64[0] == -1 && f.tensors[2].i64[1] == 7);
+    }
+    st_free(&f);
+    unsigned char d[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    CHECK(write_st(path, "{\"a\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}", d, 8) == 0);
+    CHECK(st_read(path, &f, err) == 0 && f.tensors[0].i64[0] == 1);
+    st_free(&f);
+    CHECK(write_st(path, "{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,4]}}", d, 8) == 0);
+    CHECK_CONTAINS(st_err(path), "data_offsets span 4 bytes, shape needs 8");
+}
+
 static void test_st_padding(void) {
     /* whatever the names, the data starts at a multiple of 8 and the padding is spaces */
     const char *path = TMP "/pad.safetensors";
@@ -258,7 +308,7 @@ static void test_st_padding(void) {
     for (int len = 1; len <= 16; len++) {
         memset(name, 'n', (size_t)len);
         name[len] = 0;
-        StTensor t = {name, 1, {3, 0, 0, 0}, v};
+        StTensor t = {name, 1, {3, 0, 0, 0}, {v}, ST_F32};
         if (st_write(path, &t, 1, NULL, 0, err) != 0) { ok = 0; break; }
         size_t n;
         unsigned char *raw = slurp(path, &n);
@@ -278,7 +328,7 @@ static void test_st_padding(void) {
 
 static void make_good_file(const char *path) {
     float v[4] = {1, 2, 3, 4};
-    StTensor t[2] = {{"a", 1, {2, 0, 0, 0}, v}, {"b", 2, {1, 2, 0, 0}, v + 2}};
+    StTensor t[2] = {{"a", 1, {2, 0, 0, 0}, {v}, ST_F32}, {"b", 2, {1, 2, 0, 0}, {v + 2}, ST_F32}};
     StMeta m = {"k", "v"};
     if (st_write(path, t, 2, &m, 1, err) != 0) fprintf(stderr, "  setup failed: %s\n", err);
 }
@@ -325,6 +375,42 @@ static void test_st_corruption(void) {
     CHECK(write_bytes(path, longer, n + 1) == 0);
     CHECK_CONTAINS(st_err(path), "CRC32 mismatch");
     free(longer);
+    /* metadata, names and shapes are covered too: a flipped letter of the metadata value or
+     * of a tensor's name is caught (still valid JSON, still a valid file otherwise) */
+    static const char *covered[] = {"\"v\"", "\"a\":{"};
+    for (int k = 0; k < 2; k++) {
+        unsigned char *at = memmem(raw, n, covered[k], strlen(covered[k]));
+        CHECK(at != NULL);
+        if (!at) continue;
+        at[1] ^= 0x02;   /* v -> t, a -> c */
+        CHECK(write_bytes(path, raw, n) == 0);
+        snprintf(want, sizeof want, "%s: CRC32 mismatch (file corrupt)", path);
+        CHECK_STR(st_err(path), want);
+        at[1] ^= 0x02;
+    }
+    /* the writer's checksum removed (as if by hand): the file reads, and says it has none */
+    unsigned char *bare = xmalloc(n);
+    memcpy(bare, raw, n);
+    unsigned char *member = memmem(bare, n, "\"crc32\":\"", 9);
+    CHECK(member != NULL);
+    if (member) {
+        memset(member, ' ', 19);   /* "crc32":"xxxxxxxx", -> spaces: the JSON stays valid */
+        member[0] = '"'; member[1] = 'x'; member[2] = '"'; member[3] = ':'; member[4] = '"'; member[5] = '"';
+        member[6] = ',';
+        CHECK(write_bytes(path, bare, n) == 0);
+        CHECK(st_read(path, &f, err) == 0);
+        CHECK(f.checksum == ST_CRC_NONE && st_meta_get(&f, "crc32") == NULL);
+        st_free(&f);
+    }
+    free(bare);
+    /* a file of an earlier writer: the CRC32 of the data alone, last in __metadata__ */
+    const char *old_layout = "{\"__metadata__\":{\"k\":\"v\",\"crc32\":\"2e3fa576\"},"
+                             "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    static const unsigned char one_two[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40};
+    CHECK(write_st(path, old_layout, one_two, 8) == 0);
+    CHECK(st_read(path, &f, err) == 0);
+    CHECK(f.checksum == ST_CRC_DATA);
+    st_free(&f);
     /* a corrupted crc32 value */
     char *c = memmem(raw, n, "\"crc32\":\"", 9);
     CHECK(c != NULL);
@@ -417,10 +503,10 @@ static void test_st_bad_headers(void) {
     CHECK_CONTAINS(st_err(path), "data_offsets span 8 bytes, shape needs 4");
     /* dtype */
     CHECK(write_st(path, "{\"a\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,8]}}", d, 8) == 0);
-    snprintf(want, sizeof want, "%s: tensor 'a': dtype BF16 not supported (F32 only)", path);
+    snprintf(want, sizeof want, "%s: tensor 'a': dtype BF16 not supported (F32 or I64 only)", path);
     CHECK_STR(st_err(path), want);
     CHECK(write_st(path, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", d, 8) == 0);
-    CHECK_CONTAINS(st_err(path), "tensor 'a': dtype F64 not supported (F32 only)");
+    CHECK_CONTAINS(st_err(path), "tensor 'a': dtype F64 not supported (F32 or I64 only)");
     CHECK(write_st(path, "{\"a\":{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8) == 0);
     CHECK_CONTAINS(st_err(path), "tensor 'a': missing or invalid dtype");
     CHECK(write_st(path, "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8) == 0);
@@ -488,23 +574,23 @@ static void test_st_write_rejects(void) {
     make_good_file(path);
     size_t n;
     unsigned char *before = slurp(path, &n);
-    StTensor t5 = {"a", 5, {1, 1, 1, 1}, v};
+    StTensor t5 = {"a", 5, {1, 1, 1, 1}, {v}, ST_F32};
     CHECK(st_write(path, &t5, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, path);
     CHECK_CONTAINS(err, "tensor 'a' has 5 dims (0..4 supported)");
-    StTensor neg = {"a", 1, {-1, 0, 0, 0}, v};
+    StTensor neg = {"a", 1, {-1, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &neg, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "tensor 'a' has an invalid shape");
-    StTensor nodata = {"a", 1, {2, 0, 0, 0}, NULL};
+    StTensor nodata = {"a", 1, {2, 0, 0, 0}, {NULL}, ST_F32};
     CHECK(st_write(path, &nodata, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "tensor 'a' has no data");
-    StTensor two[2] = {{"a", 1, {1, 0, 0, 0}, v}, {"a", 1, {1, 0, 0, 0}, v + 1}};
+    StTensor two[2] = {{"a", 1, {1, 0, 0, 0}, {v}, ST_F32}, {"a", 1, {1, 0, 0, 0}, {v + 1}, ST_F32}};
     CHECK(st_write(path, two, 2, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "two tensors are named 'a'");
-    StTensor md = {"__metadata__", 1, {1, 0, 0, 0}, v};
+    StTensor md = {"__metadata__", 1, {1, 0, 0, 0}, {v}, ST_F32};
     CHECK(st_write(path, &md, 1, NULL, 0, err) != 0);
     CHECK_CONTAINS(err, "'__metadata__' is reserved");
-    StTensor ok = {"a", 1, {2, 0, 0, 0}, v};
+    StTensor ok = {"a", 1, {2, 0, 0, 0}, {v}, ST_F32};
     StMeta crc = {"crc32", "00000000"};
     CHECK(st_write(path, &ok, 1, &crc, 1, err) != 0);
     CHECK_CONTAINS(err, "metadata key 'crc32' is reserved");
@@ -519,8 +605,8 @@ static void test_st_write_rejects(void) {
 static void test_st_atomic(void) {
     char want[ERR_LEN];
     float v[4] = {1, 2, 3, 4}, w[4] = {5, 6, 7, 8};
-    StTensor a = {"a", 1, {4, 0, 0, 0}, v};
-    StTensor b = {"b", 2, {2, 2, 0, 0}, w};
+    StTensor a = {"a", 1, {4, 0, 0, 0}, {v}, ST_F32};
+    StTensor b = {"b", 2, {2, 2, 0, 0}, {w}, ST_F32};
     /* a missing directory: the error names the path, nothing is created */
     const char *missing = TMP "/no/such/dir/x.safetensors";
     CHECK(st_write(missing, &a, 1, NULL, 0, err) != 0);
@@ -566,7 +652,7 @@ static void test_st_atomic(void) {
     /* a write that fails half way (file size limit, in a child process): the old file is
      * intact and the temporary file is gone */
     float *big = xcalloc(1 << 16, sizeof(float));
-    StTensor bt = {"big", 1, {1 << 16, 0, 0, 0}, big};
+    StTensor bt = {"big", 1, {1 << 16, 0, 0, 0}, {big}, ST_F32};
     pid_t pid = fork();
     if (pid == 0) {
         signal(SIGXFSZ, SIG_IGN);
@@ -602,7 +688,7 @@ static void test_st_big_metadata(void) {
     for (size_t i = 0; i < nb; i++) blob[i] = (unsigned char)(i * 2654435761u >> 13);
     char *enc = b64_encode(blob, nb);
     float v = 1;
-    StTensor t = {"t", 1, {1, 0, 0, 0}, &v};
+    StTensor t = {"t", 1, {1, 0, 0, 0}, {&v}, ST_F32};
     StMeta m = {"optimizer_state", enc};
     CHECK(st_write(path, &t, 1, &m, 1, err) == 0);
     StFile f;
@@ -680,6 +766,7 @@ int main(void) {
     setup_tmp();
     RUN(test_st_roundtrip);
     RUN(test_st_exact_bytes);
+    RUN(test_st_int64);
     RUN(test_st_padding);
     RUN(test_st_corruption);
     RUN(test_st_bad_headers);

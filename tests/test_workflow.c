@@ -577,8 +577,10 @@ static void test_inspect(void) {
     char *out = slurp(TMP "/inspect.txt");
     StFile f;
     if (!out || st_read(TMP "/a/last.safetensors", &f, err) != 0) { CHECK(0); free(out); return; }
-    CHECK(f.n_tensors == 4);
-    CHECK_CONTAINS(out, "checkpoint " TMP "/a/last.safetensors: 4 tensors, 25450 parameters\n");
+    CHECK(f.n_tensors == 4 + 8);   /* the model, then AdamW's exp_avg and exp_avg_sq of each */
+    CHECK_CONTAINS(out, "checkpoint " TMP "/a/last.safetensors: 4 tensors, 25450 parameters, "
+                        "8 optimizer state tensors\n");
+    CHECK_CONTAINS(out, "\noptimizer.2.bias.exp_avg_sq ");
     const char *shapes[] = {"[32, 784]", "[32]", "[10, 32]", "[10]"};
     for (int i = 0; i < f.n_tensors && i < 4; i++) {
         const StTensor *t = &f.tensors[i];

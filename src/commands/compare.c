@@ -5,6 +5,7 @@
 #include "formats/json.h"
 #include "formats/logcsv.h"
 #include "formats/plot.h"
+#include "run/rundir.h"
 #include "util/util.h"
 
 #include <limits.h>
@@ -136,15 +137,15 @@ int compare_load(const char *dir, RunInfo *r, char *err) {
     run_name(dir, r->name, sizeof r->name);
     if (!is_dir(dir)) return errf(err, "%s: not a run directory", dir);
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/summary.json", dir);
+    snprintf(path, sizeof path, "%s/" RUN_SUMMARY, dir);
     if (!is_file(path)) {
-        errf(err, "%s: no summary.json (run not finished?)", dir);
+        errf(err, "%s: no " RUN_SUMMARY " (run not finished?)", dir);
         return 1;
     }
     if (load_summary(path, r, err) != 0) return -1;
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/" RUN_CONFIG, dir);
     if (load_config(path, r, err) != 0) return -1;
-    snprintf(path, sizeof path, "%s/log.csv", dir);
+    snprintf(path, sizeof path, "%s/" RUN_LOG, dir);
     if (load_log(path, r, err) != 0) { compare_free(r); return -1; }
     return 0;
 }

@@ -3,12 +3,18 @@
  * inspected too. */
 #include "commands/inspect.h"
 #include "formats/json.h"
+#include "run/checkpoint.h"
+#include "run/rundir.h"
 #include "util/util.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+static double element(const StTensor *t, long i) {
+    return t->dtype == ST_I64 ? (double)t->i64[i] : t->data[i];
+}
 
 TensorStats inspect_stats(const StTensor *t) {
     TensorStats s = {0, NAN, NAN, NAN, NAN, 0, NAN};
@@ -19,7 +25,7 @@ TensorStats inspect_stats(const StTensor *t) {
     double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
     long zeros = 0;
     for (long i = 0; i < n; i++) {
-        double v = t->data[i];
+        double v = element(t, i);
         sum += v;
         sq += v * v;
         if (v < lo) lo = v;
@@ -29,7 +35,7 @@ TensorStats inspect_stats(const StTensor *t) {
     s.mean = sum / n;
     /* a second pass around the mean: sq / n - mean^2 cancels badly when |mean| >> std */
     double dev = 0;
-    for (long i = 0; i < n; i++) dev += (t->data[i] - s.mean) * (t->data[i] - s.mean);
+    for (long i = 0; i < n; i++) dev += (element(t, i) - s.mean) * (element(t, i) - s.mean);
     s.std = sqrt(dev / n);
     s.min = lo;
     s.max = hi;
@@ -90,15 +96,23 @@ int cmd_inspect(int argc, char **argv) {
     if (!arg) fatal(EXIT_USAGE, "inspect: no checkpoint given (usage: train inspect RUN_DIR|CKPT)");
     /* a run directory means its latest state */
     char *path = xmalloc(strlen(arg) + 32);
-    if (is_dir(arg)) sprintf(path, "%s/last.safetensors", arg);
+    if (is_dir(arg)) sprintf(path, "%s/" RUN_LAST, arg);
     else strcpy(path, arg);
     StFile f;
     char err[ERR_LEN];
-    if (st_read(path, &f, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    if (st_read(path, &f, err) != 0 || ckpt_check_origin(&f, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 
+    /* the model's tensors, then (in files a run can resume from) the optimizer's state */
     long total = 0;
-    for (int i = 0; i < f.n_tensors; i++) total += inspect_stats(&f.tensors[i]).n;
-    printf("checkpoint %s: %d tensor%s, %ld parameters\n", path, f.n_tensors, f.n_tensors == 1 ? "" : "s", total);
+    int model = 0;
+    for (int i = 0; i < f.n_tensors; i++)
+        if (strncmp(f.tensors[i].name, "optimizer.", 10) != 0) {
+            model++;
+            total += inspect_stats(&f.tensors[i]).n;
+        }
+    printf("checkpoint %s: %d tensor%s, %ld parameters", path, model, model == 1 ? "" : "s", total);
+    if (model < f.n_tensors) printf(", %d optimizer state tensors", f.n_tensors - model);
+    printf("\n");
     print_tensors(&f);
     const char *step = st_meta_get(&f, "step"), *opt = st_meta_get(&f, "optimizer");
     printf("step       %s\n", step ? step : "?");

@@ -11,8 +11,9 @@
  * sweep made them; the failure reported is the first in the sweep's order. */
 #include "commands/sweep.h"
 #include "commands/compare.h"
-#include "nn/model.h"
-#include "run/runlog.h"
+#include "commands/train.h"
+#include "run/resolve.h"
+#include "run/rundir.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -291,11 +292,8 @@ static int check_flags(char **av) {
     if (pid < 0) fatal(EXIT_FAIL, "sweep: fork: %s", strerror(errno));
     if (pid == 0) {
         Config c;
-        char err[ERR_LEN];
-        config_defaults(&c);
-        config_parse_args(&c, count_args(av), av, 1, NULL, NULL);
-        if (model_resolve(&c, err) != 0) fatal(EXIT_USAGE, "--model: %s", err);
-        config_finalize(&c);
+        resolve_options(&c, count_args(av), av);
+        config_check_reads(&c, "train", TRAIN_READS, NULL);
         _exit(0);
     }
     return wait_child(pid);
@@ -498,7 +496,7 @@ int cmd_sweep(int argc, char **argv) {
     if (!s.name[0]) {
         Config c;
         c.run[0] = 0;
-        runlog_default_name(&c, "sweep");
+        rundir_default_name(&c, "sweep");
         snprintf(s.name, sizeof s.name, "%s", c.run);
     }
     char *dir = xmalloc(strlen(s.runs_dir) + strlen(s.name) + 2);

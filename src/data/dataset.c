@@ -1,12 +1,15 @@
 /* data.c: IDX files (raw or gzip), dataset directories, slices and batch gathering.
  *
  * An IDX file is a big-endian header, magic 0x00000800 | ndims (0x08 = unsigned byte data),
- * then ndims u32 sizes, then prod(sizes) bytes. zlib's gz* functions read gzip and plain files
- * alike (they detect the gzip magic themselves), so one code path serves both; reading one
- * byte past the expected payload both detects trailing junk and makes zlib verify the gzip
+ * then ndims u32 sizes, then prod(sizes) bytes. zfile.h reads gzip and plain files alike
+ * (by the gzip magic), so one code path serves both; reading one byte past the expected
+ * payload both detects trailing junk and makes zlib verify the gzip
  * trailer's CRC. */
 #include "data/dataset.h"
+#include "data/classes.h"
 #include "data/imagefolder.h"
+#include "data/zfile.h"
+#include "util/machine.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -14,30 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* Bounds that no image dataset reaches but that keep a hostile header from asking for
  * absurd allocations before the file's length is known (gzip hides it). */
 #define IDX_MAX_COUNT 100000000
 #define IDX_MAX_PIXELS (1 << 20)
-
-/* Reads up to n bytes, fewer only at the end of the stream. Returns the count, or -1 with
- * err on a zlib or I/O error (corrupt deflate data, bad CRC, truncated gzip stream). */
-static long gz_read_full(gzFile f, void *buf, size_t n, const char *path, char *err) {
-    size_t done = 0;
-    while (done < n) {
-        unsigned chunk = n - done > (1u << 30) ? 1u << 30 : (unsigned)(n - done);
-        int got = gzread(f, (char *)buf + done, chunk);
-        int code = Z_OK;
-        const char *msg = got <= 0 ? gzerror(f, &code) : NULL;
-        if (got < 0 || code != Z_OK)
-            return errf(err, "%s: corrupt or truncated gzip data (%s)", path,
-                        code == Z_ERRNO ? strerror(errno) : msg);
-        if (got == 0) break;
-        done += (size_t)got;
-    }
-    return (long)done;
-}
 
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -49,14 +33,13 @@ int idx_read(const char *path, uint32_t expect_magic, uint8_t **data, int dims[3
     if (is_dir(path)) return errf(err, "%s: is a directory, expected an IDX file", path);
     if (access(path, F_OK) == 0 && !is_file(path))   /* a FIFO or device could block forever */
         return errf(err, "%s: not a regular file", path);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return errf(err, "%s: %s", path, errno ? strerror(errno) : "cannot open");
-    gzbuffer(f, 1 << 17);
+    ZFile *f = zf_open(path, err);
+    if (!f) return -1;
     unsigned char head[16];
     int rc = -1;
     uint8_t *payload = NULL;
     int want_dims = (int)(expect_magic & 0xff);
-    long got = gz_read_full(f, head, 4, path, err);
+    long got = zf_read(f, head, 4, err);
     if (got < 0) goto done;
     if (got < 4) { errf(err, "%s: %s (%ld bytes), not an IDX file", path, got ? "too short" : "empty", got); goto done; }
     uint32_t magic = be32(head);
@@ -65,7 +48,7 @@ int idx_read(const char *path, uint32_t expect_magic, uint8_t **data, int dims[3
              expect_magic == 0x803 ? "image" : "label", magic, expect_magic);
         goto done;
     }
-    got = gz_read_full(f, head + 4, 4 * (size_t)want_dims, path, err);
+    got = zf_read(f, head + 4, 4 * (size_t)want_dims, err);
     if (got < 0) goto done;
     if (got < 4 * want_dims) { errf(err, "%s: truncated header", path); goto done; }
     size_t total = 1;
@@ -83,12 +66,21 @@ int idx_read(const char *path, uint32_t expect_magic, uint8_t **data, int dims[3
         goto done;
     }
     /* The buffer grows with the data actually read, so a header that lies about its size
-     * costs no more memory than the file holds. */
+     * costs no more memory than the file holds; a gzip file can expand a thousandfold, so what
+     * its header claims must fit in memory before any of it is read. */
+    if (zf_is_gzip(f) && (double)total > machine_memory_bytes()) {
+        char claim[32], have[32];
+        format_bytes((double)total, claim, sizeof claim);
+        format_bytes(machine_memory_bytes(), have, sizeof have);
+        errf(err, "%s: its header claims %s of data, more than this machine's memory (%s)", path,
+             claim, have);
+        goto done;
+    }
     size_t cap = total < ((size_t)64 << 20) ? total : (size_t)64 << 20, have = 0;
     payload = malloc(cap + 1);
     for (;;) {
         if (!payload) { errf(err, "%s: out of memory for %zu bytes", path, cap); goto done; }
-        got = gz_read_full(f, payload + have, cap + 1 - have, path, err);
+        got = zf_read(f, payload + have, cap + 1 - have, err);
         if (got < 0) goto done;
         have += (size_t)got;
         if (have > total) { errf(err, "%s: longer than its header says (%zu data bytes expected)", path, total); goto done; }
@@ -108,7 +100,7 @@ int idx_read(const char *path, uint32_t expect_magic, uint8_t **data, int dims[3
     rc = 0;
 done:
     free(payload);
-    gzclose(f);
+    zf_close(f);
     return rc;
 }
 
@@ -150,7 +142,9 @@ static int find_idx(const char *dir, const char *split, const char *kind, char *
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < 2; s++) {
             snprintf(out, len, "%s/%s-%s-ubyte%s", dir, split, kinds[k], suffix[s]);
-            if (access(out, F_OK) == 0) return 0;   /* idx_read says what is wrong with it */
+            /* idx_read says what is wrong with one that is there, or that a lookup fails
+             * otherwise than "missing" (a symlink loop, a permission) */
+            if (access(out, F_OK) == 0 || path_lookup_error(out)) return 0;
         }
     snprintf(out, len, "%s/%s-%s-ubyte", dir, split, kind);
     return -1;
@@ -188,7 +182,13 @@ int dataset_open(const char *spec, int train, Dataset *ds, char *err) {
     resolve_dir(spec, dir, sizeof dir);
     const char *hint = !strcmp(spec, "mnist") ? " (run `make data` to fetch MNIST)"
                      : !strcmp(spec, "fashion") ? " (run `sh data/fetch.sh fashion`)" : "";
-    if (!is_dir(dir)) return errf(err, "%s: no such dataset directory%s", dir, hint);
+    if (is_file(dir))
+        return errf(err, "%s: is a file, not a dataset directory (--data takes mnist, fashion, a "
+                    "directory of IDX files or an image folder)", dir);
+    if (!is_dir(dir)) {
+        int e = path_lookup_error(dir);   /* a symlink loop is not a missing directory */
+        return e ? errf(err, "%s: %s", dir, strerror(e)) : errf(err, "%s: no such dataset directory%s", dir, hint);
+    }
     const char *split = train ? "train" : "t10k";
     if (imagefolder_is(dir) && find_idx(dir, split, "images-idx3", images, sizeof images) != 0
         && find_idx(dir, split, "labels-idx1", labels, sizeof labels) != 0)
@@ -197,7 +197,14 @@ int dataset_open(const char *spec, int train, Dataset *ds, char *err) {
         return errf(err, "%s: missing (also looked for .gz and the images.idx3 spelling)%s", images, hint);
     if (find_idx(dir, split, "labels-idx1", labels, sizeof labels) != 0)
         return errf(err, "%s: missing (also looked for .gz and the labels.idx1 spelling)%s", labels, hint);
-    return dataset_load_files(images, labels, ds, err);
+    if (dataset_load_files(images, labels, ds, err) != 0) return -1;
+    int n_names;   /* the built-in datasets have ten classes, even in a file that lacks one */
+    const char *const *names = classes_builtin(spec, &n_names);
+    if (names && ds->n_classes <= n_names) {
+        ds->n_classes = n_names;
+        ds->class_names = classes_copy(names, n_names);
+    }
+    return 0;
 }
 
 Dataset dataset_slice(const Dataset *ds, int start, int n) {
@@ -210,7 +217,7 @@ Dataset dataset_slice(const Dataset *ds, int start, int n) {
 }
 
 void dataset_free(Dataset *ds) {
-    if (ds->owns) { free(ds->images); free(ds->labels); }
+    if (ds->owns) { free(ds->images); free(ds->labels); classes_free(ds->class_names, ds->n_classes); }
     memset(ds, 0, sizeof *ds);
 }
 

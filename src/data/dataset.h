@@ -15,6 +15,7 @@ typedef struct {
     uint8_t *images;   /* n * dim bytes, example-major */
     uint8_t *labels;   /* n bytes */
     int n_classes;     /* 1 + largest label seen (10 for MNIST) */
+    char **class_names;  /* n_classes names (classes.h), or NULL when the data has none */
     int owns;          /* 1 if dataset_free must free images/labels (0 for a slice) */
 } Dataset;
 

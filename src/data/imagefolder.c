@@ -11,6 +11,7 @@
  * PNG's chunks are checked against their CRCs before decoding, and stb reads the file through
  * callbacks that notice any attempt to read past its end. */
 #include "data/imagefolder.h"
+#include "data/classes.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -408,6 +409,16 @@ done:
     return rc;
 }
 
+int image_read_gray(const char *path, int *w, int *h, uint8_t **pixels, char *err) {
+    if (is_dir(path)) return errf(err, "%s: is a directory, not an image", path);
+    uint8_t *px = NULL;
+    if (read_image(path, 0, 0, w, h, &px, err) != 0) return -1;
+    *pixels = xmalloc((size_t)*w * (size_t)*h);
+    memcpy(*pixels, px, (size_t)*w * (size_t)*h);
+    stbi_image_free(px);
+    return 0;
+}
+
 /* ---- the dataset ---- */
 
 int imagefolder_is(const char *dir) {
@@ -555,6 +566,7 @@ int imagefolder_load(const char *dir_in, int train, Dataset *ds, char *err) {
     ds->images = L.pixels;
     ds->labels = L.labels;
     ds->n_classes = L.classes.n;
+    ds->class_names = classes_copy((const char *const *)L.classes.v, L.classes.n);
     ds->owns = 1;
     L.pixels = L.labels = NULL;
     rc = 0;

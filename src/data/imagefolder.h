@@ -13,10 +13,17 @@
 
 #include "data/dataset.h"
 
+#include <stdint.h>
+
 /* Limits that keep bogus input from asking for absurd allocations. */
 #define IMAGEFOLDER_MAX_SIDE 4096           /* pixels per side */
 #define IMAGEFOLDER_MAX_IMAGES 10000000     /* images per split */
 #define IMAGEFOLDER_MAX_CLASSES 256         /* labels are one byte */
+
+/* Reads one image (PNG, JPEG, BMP, PGM/PPM, checked as an image folder's files are) as
+ * 8-bit grayscale: *pixels gets w * h bytes, row by row (malloc'd). Returns 0, or -1 with
+ * err = "<path>: <why>". */
+int image_read_gray(const char *path, int *w, int *h, uint8_t **pixels, char *err);
 
 /* 1 if dir looks like an image-folder dataset (dir/train is a directory). */
 int imagefolder_is(const char *dir);

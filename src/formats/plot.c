@@ -2,9 +2,9 @@
  * fixed margins; every data value is mapped linearly (or by log10) onto it. */
 #include "formats/plot.h"
 #include "formats/json.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -48,6 +48,32 @@ void plot_mark(Plot *p, double x, const char *label) {
 }
 
 static int usable(double v, int log) { return isfinite(v) && (!log || v > 0); }
+
+static int has_right_axis(const Plot *p) {
+    for (int i = 0; i < p->n_series; i++)
+        if (p->series[i].right_axis) return 1;
+    return 0;
+}
+
+/* The legend sits outside the plot area, right of it (past the right axis when there is one),
+ * so it never hides a line or a marker's label; the chart widens to hold it. */
+#define LEGEND_CHAR 7       /* px per character of legend text, generous for 12px sans */
+static int legend_x(const Plot *p) { return has_right_axis(p) ? W + 4 : W - RIGHT + 12; }
+
+static int legend_width(const Plot *p) {
+    size_t longest = 0;
+    for (int i = 0; i < p->n_series; i++) {
+        size_t n = strlen(p->series[i].name) + (p->series[i].right_axis ? 13 : 0);
+        if (n > longest) longest = n;
+    }
+    return 40 + LEGEND_CHAR * (int)longest;
+}
+
+/* The width of one chart, its legend included. */
+static int chart_width(const Plot *p) {
+    int w = legend_x(p) + legend_width(p) + 8;
+    return w > W ? w : W;
+}
 
 /* Range of the values (x or y of the series on one side), padded so lines do not touch
  * the frame; a flat or empty range gets a unit around its value. */
@@ -178,17 +204,14 @@ static void svg_open(StrBuf *b, int width, int height) {
               width, height, width, height);
 }
 
+/* Replaced atomically (util/fsio.h): a chart is the old one or the new one, never cut off. */
 static int write_text(const char *path, const char *text, char *err) {
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
+    return fsio_replace(path, text, strlen(text), err);
 }
 
 /* One chart in a W x H box from (0, 0): background, axes, marks, series and legend. */
 static void render(const Plot *p, StrBuf *b) {
-    int has_right = 0;
-    for (int i = 0; i < p->n_series; i++) has_right |= p->series[i].right_axis;
+    int has_right = has_right_axis(p);
     Axis ax = make_axis(p, 0, 0, p->log_x);
     Axis ay = make_axis(p, 1, 0, p->log_y), ay2 = make_axis(p, 1, 1, p->log_y2);
     sb_append(b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
@@ -224,12 +247,12 @@ static void render(const Plot *p, StrBuf *b) {
         const PlotSeries *s = &p->series[i];
         draw_series(b, s, &ax, s->right_axis ? &ay2 : &ay, colors[i % 10]);
     }
-    /* legend inside the frame, top right (or bottom right), on a white box */
-    int legend_top = p->legend_bottom ? H - BOTTOM - 10 - 16 * p->n_series : TOP + 4;
-    sb_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"176\" height=\"%d\" fill=\"white\" "
-              "fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n", W - RIGHT - 178, legend_top, 16 * p->n_series + 6);
+    /* legend outside the frame, level with its top (or its bottom) */
+    int legend_top = p->legend_bottom ? H - BOTTOM - 6 - 16 * p->n_series : TOP;
+    sb_printf(b, "<rect class=\"legend\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" "
+              "stroke=\"#ccc\"/>\n", legend_x(p), legend_top, legend_width(p), 16 * p->n_series + 6);
     for (int i = 0; i < p->n_series; i++) {
-        int y = legend_top + 16 + 16 * i, x = W - RIGHT - 170;
+        int y = legend_top + 16 + 16 * i, x = legend_x(p) + 8;
         sb_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>"
                   "<text x=\"%d\" y=\"%d\">", x, y - 4, x + 22, y - 4, colors[i % 10],
                   p->series[i].dashed ? " stroke-dasharray=\"6 4\"" : "", x + 28, y);
@@ -241,7 +264,7 @@ static void render(const Plot *p, StrBuf *b) {
 int plot_write_svg(const Plot *p, const char *path, char *err) {
     StrBuf b;
     sb_init(&b);
-    svg_open(&b, W, H);
+    svg_open(&b, chart_width(p), H);
     render(p, &b);
     sb_append(&b, "</svg>\n");
     int rc = write_text(path, b.s, err);
@@ -251,14 +274,16 @@ int plot_write_svg(const Plot *p, const char *path, char *err) {
 
 int plot_write_svg_grid(const Plot *panels, int n, int cols, const char *path, char *err) {
     if (cols < 1) cols = 1;
-    int rows = n > 0 ? (n + cols - 1) / cols : 1;
+    int rows = n > 0 ? (n + cols - 1) / cols : 1, pw = W;   /* every column as wide as the widest chart */
+    for (int i = 0; i < n; i++)
+        if (chart_width(&panels[i]) > pw) pw = chart_width(&panels[i]);
     StrBuf b;
     sb_init(&b);
-    svg_open(&b, W * (n < cols ? (n > 0 ? n : 1) : cols), H * rows);
+    svg_open(&b, pw * (n < cols ? (n > 0 ? n : 1) : cols), H * rows);
     /* A nested <svg> per panel gives each chart its own viewport, so render() draws it with
      * the same coordinates as a standalone chart (its 100% background included). */
     for (int i = 0; i < n; i++) {
-        sb_printf(&b, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\">\n", W * (i % cols), H * (i / cols), W, H);
+        sb_printf(&b, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\">\n", pw * (i % cols), H * (i / cols), pw, H);
         render(&panels[i], &b);
         sb_append(&b, "</svg>\n");
     }

@@ -1,5 +1,6 @@
 /* plot.h: line charts as standalone SVG files (no external tools): axes with "nice" ticks
- * (1, 2, 5 x 10^k; powers of ten on a log scale), axis labels, a title, a legend, one <path>
+ * (1, 2, 5 x 10^k; powers of ten on a log scale), axis labels, a title, a legend outside the
+ * plot area (on the right, widening the chart), one <path>
  * per series (NaN values break the line), an optional second y axis on the right and
  * vertical markers. */
 #ifndef PLOT_H
@@ -19,7 +20,7 @@ typedef struct {
 typedef struct {
     const char *title, *x_label, *y_label, *y2_label;
     int log_x, log_y, log_y2;
-    int legend_bottom;       /* legend in the lower right corner (rising curves) */
+    int legend_bottom;       /* legend level with the plot's bottom, not its top */
     PlotSeries series[PLOT_MAX_SERIES];
     int n_series;
     double mark_x[PLOT_MAX_MARKS];       /* vertical dashed lines with a label */

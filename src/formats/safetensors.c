@@ -1,6 +1,7 @@
-/* safetensors.c: F32 safetensors files (atomic writer, validating reader) and base64. */
+/* safetensors.c: F32/I64 safetensors files (atomic writer, validating reader) and base64. */
 #include "formats/safetensors.h"
 #include "formats/json.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -13,13 +14,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* Tensor bytes are written and read with memcpy/fwrite, which is only right on a little-endian
- * machine (every platform this program targets). */
+/* Tensor bytes are written and read as they lie in memory (write, memcpy), which is only right
+ * on a little-endian machine (every platform this program targets). */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors.c assumes a little-endian host");
 _Static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
 
 #define ST_MAX_HEADER 100000000ull /* bytes; the limit Python's safetensors applies too */
 #define ST_MAX_INT 9007199254740992.0 /* 2^53: larger JSON numbers are not exact integers */
+/* The writer puts the checksum first: the header starts with CRC_AT CRC_MEMBER "xxxxxxxx" */
+#define CRC_AT "{\"__metadata__\":{"
+#define CRC_MEMBER "\"crc32\":\""
 
 static uint32_t crc_bytes(const unsigned char *p, uint64_t n, uint32_t crc) {
     uLong c = crc;
@@ -43,6 +47,14 @@ static int64_t shape_count(const int64_t *shape, int ndim) {
     return count;
 }
 
+static uint64_t elem_size(int dtype) {
+    return dtype == ST_I64 ? 8 : 4;
+}
+
+static uint64_t tensor_bytes(const StTensor *t) {
+    return (uint64_t)shape_count(t->shape, t->ndim) * elem_size(t->dtype);
+}
+
 static int cmp_str_ptr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -62,34 +74,6 @@ static const char *duplicate_name(const char **names, int n) {
 
 /* ---------------------------------------------------------------- writer */
 
-static int write_all(FILE *fp, const void *p, size_t n) {
-    return n == 0 || fwrite(p, 1, n, fp) == n ? 0 : -1;
-}
-
-/* fsync of the directory holding path, so that the rename itself is durable. */
-static int fsync_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) dir = xstrdup(".");
-    else if (slash == path) dir = xstrdup("/");
-    else {
-        size_t n = (size_t)(slash - path);
-        dir = xmalloc(n + 1);
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    /* some file systems cannot fsync a directory; that is not a failure of this write */
-    if (rc != 0 && (errno == EINVAL || errno == ENOTSUP)) rc = 0;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
 int st_write(const char *path, const StTensor *tensors, int n_tensors,
              const StMeta *meta, int n_meta, char *err) {
     if (n_tensors < 0 || n_meta < 0 || (n_tensors && !tensors) || (n_meta && !meta))
@@ -108,9 +92,11 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
         int64_t count = shape_count(t->shape, t->ndim);
         if (count < 0) return errf(err, "%s: tensor '%s' has an invalid shape", path, t->name);
         if (count && !t->data) return errf(err, "%s: tensor '%s' has no data", path, t->name);
-        if ((uint64_t)count * 4 > UINT64_MAX / 2 - total)
+        if (t->dtype != ST_F32 && t->dtype != ST_I64)
+            return errf(err, "%s: tensor '%s' has an unknown dtype", path, t->name);
+        if ((uint64_t)count * 8 > UINT64_MAX / 2 - total)
             return errf(err, "%s: tensors too large", path);
-        total += (uint64_t)count * 4;
+        total += (uint64_t)count * elem_size(t->dtype);
     }
     for (int i = 0; i < n_meta; i++) {
         if (!meta[i].key || !meta[i].value)
@@ -135,80 +121,63 @@ int st_write(const char *path, const StTensor *tensors, int n_tensors,
     }
     free(names);
 
-    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    for (int i = 0; i < n_tensors; i++) {
-        uint64_t bytes = (uint64_t)shape_count(tensors[i].shape, tensors[i].ndim) * 4;
-        if (bytes) crc = crc_bytes((const unsigned char *)tensors[i].data, bytes, crc);
-    }
-
-    /* header: {"__metadata__":{...,"crc32":"..."},"name":{"dtype":"F32","shape":[..],"data_offsets":[b,e]},...} */
+    /* header: {"__metadata__":{"crc32":"...",...},"name":{"dtype":"F32","shape":[..],"data_offsets":[b,e]},...}
+     * built first without its crc32 member, which is then put first in __metadata__ */
     StrBuf h;
     sb_init(&h);
     sb_append(&h, "{\"__metadata__\":{");
     for (int i = 0; i < n_meta; i++) {
+        sb_append(&h, i ? "," : "");
         sb_json_string(&h, meta[i].key);
         sb_append(&h, ":");
         sb_json_string(&h, meta[i].value);
-        sb_append(&h, ",");
     }
-    sb_printf(&h, "\"crc32\":\"%08" PRIx32 "\"}", crc);
+    sb_append(&h, "}");
     uint64_t off = 0;
     for (int i = 0; i < n_tensors; i++) {
         const StTensor *t = &tensors[i];
-        uint64_t bytes = (uint64_t)shape_count(t->shape, t->ndim) * 4;
+        uint64_t bytes = tensor_bytes(t);
         sb_append(&h, ",");
         sb_json_string(&h, t->name);
-        sb_append(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", t->dtype == ST_I64 ? "I64" : "F32");
         for (int d = 0; d < t->ndim; d++) sb_printf(&h, "%s%" PRId64, d ? "," : "", t->shape[d]);
         sb_printf(&h, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", off, off + bytes);
         off += bytes;
     }
     sb_append(&h, "}");
-    while (h.len % 8) sb_append(&h, " "); /* the data then starts at 8 + h.len, a multiple of 8 */
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-
-    size_t tn = strlen(path) + 32;
-    char *tmp = xmalloc(tn);
-    snprintf(tmp, tn, "%s.tmp.%ld", path, (long)getpid());
-    const char *step = "cannot create temporary file";
-    int created = 0, rc = -1;
-    FILE *fp = NULL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) goto fail;
-    created = 1;
-    fp = fdopen(fd, "wb");
-    if (!fp) { close(fd); goto fail; }
-    step = "write failed";
-    if (write_all(fp, len8, 8) != 0 || write_all(fp, h.s, h.len) != 0) goto fail;
+    size_t member_len = strlen(CRC_MEMBER "00000000\"") + (n_meta ? 1 : 0), at = strlen(CRC_AT);
+    while ((h.len + member_len) % 8) sb_append(&h, " "); /* the data then starts at a multiple of 8 */
+    uint32_t crc = crc_bytes((const unsigned char *)h.s, h.len, (uint32_t)crc32(0L, Z_NULL, 0));
     for (int i = 0; i < n_tensors; i++) {
-        uint64_t bytes = (uint64_t)shape_count(tensors[i].shape, tensors[i].ndim) * 4;
-        if (bytes > SIZE_MAX || write_all(fp, tensors[i].data, (size_t)bytes) != 0) goto fail;
+        uint64_t bytes = tensor_bytes(&tensors[i]);
+        if (bytes) crc = crc_bytes((const unsigned char *)tensors[i].data, bytes, crc);
     }
-    if (fflush(fp) != 0) goto fail;
-    step = "fsync failed";
-    if (fsync(fileno(fp)) != 0) goto fail;
-    step = "close failed";
-    FILE *f2 = fp;
-    fp = NULL;
-    if (fclose(f2) != 0) goto fail;
-    step = "cannot rename the temporary file over it";
-    if (rename(tmp, path) != 0) goto fail;
-    created = 0;
-    step = "fsync of its directory failed";
-    if (fsync_dir(path) != 0) {
-        errf(err, "%s: written, but %s: %s", path, step, strerror(errno));
-        goto out;
+    char member[32];
+    snprintf(member, sizeof member, CRC_MEMBER "%08" PRIx32 "\"%s", crc, n_meta ? "," : "");
+    size_t header_len = h.len + member_len;
+    char *header = xmalloc(header_len + 1);
+    memcpy(header, h.s, at);
+    memcpy(header + at, member, member_len);
+    memcpy(header + at + member_len, h.s + at, h.len - at + 1);
+    sb_free(&h);
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
+
+    FsAtomic file;
+    int rc = -1;
+    if (fsio_begin(&file, path, err) != 0) goto out;
+    if (fsio_write(&file, len8, 8, err) != 0 || fsio_write(&file, header, header_len, err) != 0) goto fail;
+    for (int i = 0; i < n_tensors; i++) {
+        uint64_t bytes = tensor_bytes(&tensors[i]);
+        if (bytes > SIZE_MAX) { errf(err, "%s: tensor '%s' too large", path, tensors[i].name); goto fail; }
+        if (fsio_write(&file, tensors[i].data, (size_t)bytes, err) != 0) goto fail;
     }
-    rc = 0;
+    rc = fsio_commit(&file, err);
     goto out;
 fail:
-    errf(err, "%s: %s: %s", path, step, strerror(errno));
+    fsio_abort(&file);
 out:
-    if (fp) fclose(fp);
-    if (created) unlink(tmp);
-    free(tmp);
-    sb_free(&h);
+    free(header);
     return rc;
 }
 
@@ -271,6 +240,39 @@ static int hexval(char c) {
     return -1;
 }
 
+/* The CRC32 a file claims (metadata "crc32", 8 hex digits) and what it covers: the whole file
+ * when the member opens the header (this writer), else the data region (earlier writers).
+ * Returns the scope (ST_CRC_NONE when there is no crc32), or -1 with err when it fails. */
+static int check_crc(const char *path, const StFile *f, const char *header, uint64_t header_len,
+                     const unsigned char *data, uint64_t data_len, char *err) {
+    const char *crc_s = st_meta_get(f, "crc32");
+    if (!crc_s) return ST_CRC_NONE;
+    uint32_t want = 0;
+    int ok = strlen(crc_s) == 8;
+    for (int i = 0; ok && i < 8; i++) {
+        int v = hexval(crc_s[i]);
+        if (v < 0) ok = 0;
+        else want = want << 4 | (uint32_t)v;
+    }
+    if (!ok) return errf(err, "%s: metadata crc32 '%.16s' is not 8 hex digits", path, crc_s);
+    size_t at = strlen(CRC_AT), member = strlen(CRC_MEMBER "00000000\"");
+    uint32_t got = (uint32_t)crc32(0L, Z_NULL, 0);
+    int scope = ST_CRC_DATA;
+    if (header_len > at + member && !memcmp(header, CRC_AT, at) &&
+        !memcmp(header + at, CRC_MEMBER, strlen(CRC_MEMBER)) &&
+        !memcmp(header + at + strlen(CRC_MEMBER), crc_s, 8) && header[at + member - 1] == '"' &&
+        (header[at + member] == ',' || header[at + member] == '}')) {
+        /* the header without its crc32 member (and the comma after it), then the data */
+        size_t cut = member + (header[at + member] == ',');
+        got = crc_bytes((const unsigned char *)header, at, got);
+        got = crc_bytes((const unsigned char *)header + at + cut, header_len - at - cut, got);
+        scope = ST_CRC_FILE;
+    }
+    got = crc_bytes(data, data_len, got);
+    if (got != want) return errf(err, "%s: CRC32 mismatch (file corrupt)", path);
+    return scope;
+}
+
 /* Validates the parsed header and fills f; data is the data region of data_len bytes. */
 static int st_load(const char *path, const Json *h, const unsigned char *data, uint64_t data_len,
                    StFile *f, char *err) {
@@ -303,8 +305,9 @@ static int st_load(const char *path, const Json *h, const unsigned char *data, u
             errf(err, "%s: tensor '%.64s': missing or invalid dtype", path, name);
             goto out;
         }
-        if (strcmp(dt->string, "F32") != 0) {
-            errf(err, "%s: tensor '%.64s': dtype %.32s not supported (F32 only)", path, name, dt->string);
+        int dtype = !strcmp(dt->string, "F32") ? ST_F32 : !strcmp(dt->string, "I64") ? ST_I64 : -1;
+        if (dtype < 0) {
+            errf(err, "%s: tensor '%.64s': dtype %.32s not supported (F32 or I64 only)", path, name, dt->string);
             goto out;
         }
         if (!sh || sh->type != JSON_ARRAY) {
@@ -339,17 +342,18 @@ static int st_load(const char *path, const Json *h, const unsigned char *data, u
                  "(%" PRIu64 " bytes; file truncated?)", path, name, b, en, data_len);
             goto out;
         }
-        if (en - b != (uint64_t)count * 4) {
+        t->dtype = dtype;
+        if (en - b != (uint64_t)count * elem_size(dtype)) {
             errf(err, "%s: tensor '%.64s': data_offsets span %" PRIu64 " bytes, shape needs %" PRIu64,
-                 path, name, en - b, (uint64_t)count * 4);
+                 path, name, en - b, (uint64_t)count * elem_size(dtype));
             goto out;
         }
         t->name = xstrdup(name);
         spans[k] = (Span){b, en, k};
         k++;
         f->n_tensors = k; /* from here on st_free releases it */
-        t->data = xalloc_floats((size_t)count);
-        if (count) memcpy(t->data, data + b, (size_t)count * 4);
+        t->data = xalloc_floats((size_t)count * elem_size(dtype) / 4);
+        if (count) memcpy(t->data, data + b, (size_t)count * elem_size(dtype));
     }
     qsort(spans, (size_t)nt, sizeof *spans, span_cmp);
     uint64_t reach = 0; /* furthest end so far, and the tensor that reaches it */
@@ -363,19 +367,6 @@ static int st_load(const char *path, const Json *h, const unsigned char *data, u
             goto out;
         }
         if (reach_i < 0 || spans[i].end > reach) { reach = spans[i].end; reach_i = spans[i].index; }
-    }
-    const char *crc_s = st_meta_get(f, "crc32");
-    if (crc_s) {
-        uint32_t want = 0;
-        int ok = strlen(crc_s) == 8;
-        for (int i = 0; ok && i < 8; i++) {
-            int v = hexval(crc_s[i]);
-            if (v < 0) ok = 0;
-            else want = want << 4 | (uint32_t)v;
-        }
-        if (!ok) { errf(err, "%s: metadata crc32 '%.16s' is not 8 hex digits", path, crc_s); goto out; }
-        uint32_t got = crc_bytes(data, data_len, (uint32_t)crc32(0L, Z_NULL, 0));
-        if (got != want) { errf(err, "%s: CRC32 mismatch (file corrupt)", path); goto out; }
     }
     rc = 0;
 out:
@@ -412,6 +403,10 @@ int st_read(const char *path, StFile *f, char *err) {
     }
     rc = st_load(path, &h, u + 8 + n, (uint64_t)size - 8 - n, f, err);
     json_free(&h);
+    if (rc == 0) {
+        f->checksum = check_crc(path, f, buf + 8, n, u + 8 + n, (uint64_t)size - 8 - n, err);
+        if (f->checksum < 0) rc = -1;
+    }
     if (rc != 0) st_free(f);
 out:
     free(buf);

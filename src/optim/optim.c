@@ -1,289 +1,204 @@
-/* optim.c: update rules, one function each, and the table that names them.
- * Notation: p parameter, g gradient, t step (1-based), lr learning rate, wd weight decay.
- * Scalars (bias corrections, step sizes, and 1 - beta) are computed in double and rounded to
- * float once, as PyTorch computes them in Python floats before handing them to its float
- * kernels; element-wise arithmetic is float. */
+/* optim.c: running an optimizer row over parameter tensors: the state tensors, the slices
+ * of the parallel element-wise update, one step. */
 #include "optim/optim.h"
-
+#include "kernels/kernels.h"
+#include "optim/closure.h"
 #include "util/util.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* SGD (torch.optim.SGD): g <- g + wd p; with momentum mu:
- *   b <- g on the first step, b <- mu b + (1 - dampening) g after;
- *   d <- g + mu b (nesterov) or b;  p <- p - lr d.  Without momentum d = g. */
-static void sgd_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                     long t, float lr, float wd) {
-    float mu = (float)h->momentum, damp = (float)(1.0 - h->dampening);
-    float *b = state[0];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        if (mu != 0.0f) {
-            b[i] = t == 1 ? gi : mu * b[i] + damp * gi;
-            gi = h->nesterov ? gi + mu * b[i] : b[i];
-        }
-        p[i] -= lr * gi;
-    }
-}
-
-/* Adagrad (torch.optim.Adagrad): g <- g + wd p;  s <- s + g^2 (s starts at
- * --initial-accumulator);  p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps). */
-static void adagrad_step(const OptimHyper *h, long n, float *p, const float *g,
-                         float *const *state, long t, float lr, float wd) {
-    float *s = state[0], eps = (float)h->eps, init = (float)h->initial_accumulator;
-    float clr = (float)(lr / (1.0 + (double)(t - 1) * h->lr_decay));
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        s[i] = (t == 1 ? init : s[i]) + gi * gi;
-        p[i] -= clr * (gi / (sqrtf(s[i]) + eps));
-    }
-}
-
-/* RMSprop (torch.optim.RMSprop): g <- g + wd p;  v <- alpha v + (1 - alpha) g^2;
- *   centered: a <- alpha a + (1 - alpha) g, d = sqrt(v - a^2) + eps; else d = sqrt(v) + eps;
- *   momentum mu > 0: b <- mu b + g / d, p <- p - lr b;  else p <- p - lr g / d. */
-static void rmsprop_step(const OptimHyper *h, long n, float *p, const float *g,
-                         float *const *state, long t, float lr, float wd) {
-    (void)t;
-    float alpha = (float)h->alpha, one_alpha = (float)(1.0 - h->alpha), eps = (float)h->eps;
-    float mu = (float)h->momentum;
-    float *v = state[0], *a = state[1], *b = state[2];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        v[i] = alpha * v[i] + one_alpha * (gi * gi);
-        float d;
-        if (h->centered) {
-            a[i] = alpha * a[i] + one_alpha * gi;
-            d = sqrtf(v[i] - a[i] * a[i]) + eps;
-        } else {
-            d = sqrtf(v[i]) + eps;
-        }
-        if (mu > 0.0f) {
-            b[i] = mu * b[i] + gi / d;
-            p[i] -= lr * b[i];
-        } else {
-            p[i] -= lr * (gi / d);
-        }
-    }
-}
-
-/* Adam core (torch.optim.Adam, single-tensor path), after AdamW's decoupled decay
- * p <- keep p (keep = 1 - lr wd, or 1) and with an L2 term wd_l2 p added to g:
- *   m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,  amsgrad: vmax <- max(vmax, v)
- *   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)
- * One pass over memory does both the decay and the update; the arithmetic is the same, in
- * the same order, as the two passes PyTorch makes (keep p is rounded before it is used). */
-typedef struct {
-    float b1, b2, a1, a2, eps, step_size, bc2_sqrt, wd_l2, keep;
-} AdamConsts;
-
-static inline __attribute__((always_inline)) void adam_loop(long n, float *p, const float *g,
-                                                            float *m, float *v, float *vmax,
-                                                            const AdamConsts *k, int amsgrad) {
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float pi = p[i] * k->keep;
-        float gi = g[i] + k->wd_l2 * pi;
-        m[i] = k->b1 * m[i] + k->a1 * gi;
-        v[i] = k->b2 * v[i] + k->a2 * (gi * gi);
-        float second = v[i];
-        if (amsgrad) second = vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-        p[i] = pi - k->step_size * (m[i] / (sqrtf(second) / k->bc2_sqrt + k->eps));
-    }
-}
-
-static void adam_update(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                        long t, float lr, float wd_l2, float keep) {
-    AdamConsts k = {(float)h->beta1, (float)h->beta2, (float)(1.0 - h->beta1), (float)(1.0 - h->beta2),
-                    (float)h->eps, (float)(lr / (1.0 - pow(h->beta1, (double)t))),
-                    (float)sqrt(1.0 - pow(h->beta2, (double)t)), wd_l2, keep};
-    if (h->amsgrad) adam_loop(n, p, g, state[0], state[1], state[2], &k, 1);
-    else adam_loop(n, p, g, state[0], state[1], state[2], &k, 0);
-}
-
-/* Adam: weight decay is L2, added to the gradient. */
-static void adam_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                      long t, float lr, float wd) {
-    adam_update(h, n, p, g, state, t, lr, wd, 1.0f);
-}
-
-/* 1 - lr wd, the factor of decoupled weight decay (AdamW, Lion). */
-static float decay_factor(float lr, float wd) {
-    return (float)(1.0 - (double)lr * wd);
-}
-
-/* AdamW (torch.optim.AdamW): decoupled decay p <- p (1 - lr wd), then Adam without L2. */
-static void adamw_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                       long t, float lr, float wd) {
-    adam_update(h, n, p, g, state, t, lr, 0.0f, decay_factor(lr, wd));
-}
-
-/* NAdam's momentum schedule mu_t = b1 (1 - 0.5 * 0.96^(t psi)), psi = --momentum-decay, and
- * the running product mu_1 ... mu_t. PyTorch keeps the product as state; it is a pure function
- * of t, so it is not saved in checkpoints. */
-static double nadam_mu(const OptimHyper *h, long t) {
-    return h->beta1 * (1.0 - 0.5 * pow(0.96, (double)t * h->momentum_decay));
-}
-
-/* The running product is extended by one factor per step, with that step's beta1 (as
- * PyTorch's), and recomputed from scratch when t does not follow on (a resume, or another run
- * in the same process); only then, under onecycle's beta1 cycling, are past factors taken at
- * the current beta1. */
-static void nadam_prepare(OptimHyper *h, long t) {
-    static long cached_t;
-    static double cached_product, cached_decay;
-    if (t != cached_t && t != cached_t + 1) cached_t = 0;
-    if (cached_t == 0 || cached_decay != h->momentum_decay) {
-        cached_t = 0;
-        cached_product = 1.0;
-        cached_decay = h->momentum_decay;
-    }
-    while (cached_t < t) cached_product *= nadam_mu(h, ++cached_t);
-    h->mu_product = cached_product;
-}
-
-/* NAdam (torch.optim.NAdam): g <- g + wd p;  m, v as Adam;  d = sqrt(v / (1 - b2^t)) + eps;
- *   p <- p - lr (1 - mu_t) / (1 - prod mu_1..t) g / d - lr mu_{t+1} / (1 - prod mu_1..t+1) m / d */
-static void nadam_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                       long t, float lr, float wd) {
-    float b1 = (float)h->beta1, b2 = (float)h->beta2, eps = (float)h->eps;
-    float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
-    double mu = nadam_mu(h, t), mu_next = nadam_mu(h, t + 1);
-    double prod = h->mu_product, prod_next = prod * mu_next;
-    float bc2 = (float)(1.0 - pow(h->beta2, (double)t));
-    float coef_g = (float)(-(double)lr * (1.0 - mu) / (1.0 - prod));
-    float coef_m = (float)(-(double)lr * mu_next / (1.0 - prod_next));
-    float *m = state[0], *v = state[1];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        m[i] = b1 * m[i] + a1 * gi;
-        v[i] = b2 * v[i] + a2 * (gi * gi);
-        float d = sqrtf(v[i] / bc2) + eps;
-        p[i] += coef_g * (gi / d);
-        p[i] += coef_m * (m[i] / d);
-    }
-}
-
-/* RAdam (torch.optim.RAdam): g <- g + wd p;  m, v as Adam;  rho_inf = 2 / (1 - b2) - 1,
- *   rho_t = rho_inf - 2 t b2^t / (1 - b2^t).  rho_t > 5: rectified Adam step
- *   p <- p - lr m / (1 - b1^t) * sqrt(1 - b2^t) / (sqrt(v) + eps) * r,
- *   r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t));
- *   otherwise the un-rectified momentum step p <- p - lr m / (1 - b1^t). */
-static void radam_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                       long t, float lr, float wd) {
-    float b1 = (float)h->beta1, b2 = (float)h->beta2, eps = (float)h->eps;
-    float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
-    double bc1 = 1.0 - pow(h->beta1, (double)t), bc2 = 1.0 - pow(h->beta2, (double)t);
-    double rho_inf = 2.0 / (1.0 - h->beta2) - 1.0;
-    double rho_t = rho_inf - 2.0 * (double)t * pow(h->beta2, (double)t) / bc2;
-    int rectified = rho_t > 5.0;
-    float rect = rectified ? (float)sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
-                                         ((rho_inf - 4) * (rho_inf - 2) * rho_t)) : 0.0f;
-    float fbc1 = (float)bc1, sqrt_bc2 = (float)sqrt(bc2);
-    float *m = state[0], *v = state[1];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        m[i] = b1 * m[i] + a1 * gi;
-        v[i] = b2 * v[i] + a2 * (gi * gi);
-        float m_hat = m[i] / fbc1;
-        if (rectified) p[i] -= m_hat * lr * (sqrt_bc2 / (sqrtf(v[i]) + eps)) * rect;
-        else p[i] -= m_hat * lr;
-    }
-}
-
-/* Adamax (torch.optim.Adamax): g <- g + wd p;  m <- b1 m + (1 - b1) g;
- *   u <- max(b2 u, |g| + eps);  p <- p - lr / (1 - b1^t) * m / u. */
-static void adamax_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                        long t, float lr, float wd) {
-    float b1 = (float)h->beta1, b2 = (float)h->beta2, eps = (float)h->eps;
-    float a1 = (float)(1.0 - h->beta1);
-    float clr = (float)(lr / (1.0 - pow(h->beta1, (double)t)));
-    float *m = state[0], *u = state[1];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        m[i] = b1 * m[i] + a1 * gi;
-        float a = b2 * u[i], b = fabsf(gi) + eps;
-        u[i] = a > b ? a : b;
-        p[i] -= clr * (m[i] / u[i]);
-    }
-}
-
-/* Lion: p <- p (1 - lr wd);  p <- p - lr sign(b1 m + (1 - b1) g);  m <- b2 m + (1 - b2) g.
- * Every coordinate moves by exactly lr (or 0 where the interpolation is 0). */
-static void lion_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
-                      long t, float lr, float wd) {
-    (void)t;
-    float b1 = (float)h->beta1, b2 = (float)h->beta2;
-    float a1 = (float)(1.0 - h->beta1), a2 = (float)(1.0 - h->beta2);
-    float *m = state[0], keep = decay_factor(lr, wd);
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float c = b1 * m[i] + a1 * g[i];
-        p[i] = p[i] * keep - lr * (float)((c > 0.0f) - (c < 0.0f));
-        m[i] = b2 * m[i] + a2 * g[i];
-    }
-}
-
-#define SGD_FLAGS "--momentum --dampening --nesterov --wd"
-#define ADAM_FLAGS "--beta1 --beta2 --eps --wd --amsgrad"
-const Optimizer optim_table[] = {
-    {"sgd", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8", SGD_FLAGS, "momentum",
-     "g += wd p; b = mu b + (1-dampening) g (b = g at t=1); p -= lr (nesterov ? g + mu b : b)", NULL},
-    {"momentum", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8 momentum=0.9", SGD_FLAGS, "momentum",
-     "sgd with momentum 0.9", NULL},
-    {"nesterov", 1, sgd_step, "lr=1e-3 wd=0 eps=1e-8 momentum=0.9 nesterov=on", SGD_FLAGS,
-     "momentum", "sgd with momentum 0.9, Nesterov", NULL},
-    {"adagrad", 1, adagrad_step, "lr=1e-2 wd=0 eps=1e-10", "--lr-decay --initial-accumulator --eps --wd",
-     NULL, "g += wd p; s += g^2 (s0 = initial-accumulator); p -= lr/(1+(t-1) lr_decay) g/(sqrt(s)+eps)", NULL},
-    {"rmsprop", 3, rmsprop_step, "lr=1e-2 wd=0 eps=1e-8", "--alpha --eps --centered --momentum --wd",
-     "momentum", "g += wd p; v = alpha v + (1-alpha) g^2; d = sqrt(v [- a^2]) + eps; p -= lr g/d (or via b = mu b + g/d)", NULL},
-    {"adam", 3, adam_step, "lr=1e-3 wd=0 eps=1e-8", ADAM_FLAGS, "beta1",
-     "g += wd p; m,v = EMAs of g, g^2; p -= lr/(1-b1^t) m / (sqrt(v or max v)/sqrt(1-b2^t) + eps)", NULL},
-    {"adamw", 3, adamw_step, "lr=1e-3 wd=0.01 eps=1e-8", ADAM_FLAGS, "beta1",
-     "p *= 1 - lr wd; then the Adam step without the wd p term", NULL},
-    {"amsgrad", 3, adam_step, "lr=1e-3 wd=0 eps=1e-8 amsgrad=on", ADAM_FLAGS, "beta1",
-     "adam --amsgrad: the denominator uses the running max of v", NULL},
-    {"nadam", 2, nadam_step, "lr=2e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --momentum-decay --wd",
-     "beta1", "mu_t = b1 (1 - 0.96^(t psi)/2); p -= lr (1-mu_t)/(1-prod mu) g/d + lr mu_t+1/(1-prod mu) m/d",
-     nadam_prepare},
-    {"radam", 2, radam_step, "lr=1e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --wd", "beta1",
-     "rho_t > 5: Adam step scaled by the rectifier r(rho_t); else p -= lr m/(1-b1^t)", NULL},
-    {"adamax", 2, adamax_step, "lr=2e-3 wd=0 eps=1e-8", "--beta1 --beta2 --eps --wd", "beta1",
-     "m = EMA of g; u = max(b2 u, |g| + eps); p -= lr/(1-b1^t) m/u", NULL},
-    {"lion", 1, lion_step, "lr=1e-4 wd=0 eps=1e-8 beta2=0.99", "--beta1 --beta2 --wd", "beta1",
-     "p *= 1 - lr wd; p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g", NULL},
-};
-const int optim_count = sizeof optim_table / sizeof optim_table[0];
-
-const Optimizer *optim_find(const char *name) {
-    return find_by_name(optim_table, optim_count, sizeof(Optimizer), name);
+const OptimDef *optim_find(const char *name) {
+    return find_by_name(optim_table, optim_count, sizeof(OptimDef), name);
 }
 
 const char *optim_names(void) {
-    static char names[256];
-    if (!names[0]) join_names(optim_table, optim_count, sizeof(Optimizer), names, sizeof names);
+    static char names[512];
+    if (!names[0]) join_names(optim_table, optim_count, sizeof(OptimDef), names, sizeof names);
     return names;
 }
 
-void optim_print_help(FILE *out) {
+void optim_print_help(FILE *out, OptimMemoryFn memory, const char *model) {
     fprintf(out, "optimizers (--opt NAME), with their defaults and update rules (README: Optimizers):\n");
     for (int i = 0; i < optim_count; i++) {
-        const Optimizer *o = &optim_table[i];
+        const OptimDef *o = &optim_table[i];
         fprintf(out, "  %-9s defaults: %s\n            flags: --lr %s\n            %s\n", o->name,
                 o->defaults, o->flags, o->formula);
+        if (!memory) continue;
+        long bytes, params;
+        memory(o, &bytes, &params);
+        fprintf(out, "            state: %.2f bytes per parameter, %.3f MB for %s (%ld parameters)\n",
+                (double)bytes / (double)params, (double)bytes / 1e6, model, params);
     }
 }
 
-OptimHyper optim_hyper(const Config *c) {
-    OptimHyper h = {c->momentum, c->dampening, c->beta1, c->beta2, c->eps, c->alpha, c->lr_decay,
-                    c->initial_accumulator, c->momentum_decay, c->nesterov, c->centered,
-                    c->amsgrad, 0.0};
-    return h;
+/* The state tensors of an element-wise row: its active slots, each shaped as the tensor. */
+static int slot_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
+    unsigned active = def->active ? def->active(h) : ~0u;
+    char names[128], *save = NULL;
+    snprintf(names, sizeof names, "%s", def->slots);
+    int n = 0, k = 0;
+    for (char *name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save), k++) {
+        if (!(active & (1u << k))) continue;
+        OptState *s = &out[n++];
+        snprintf(s->name, sizeof s->name, "%s", name);
+        s->ndim = t->ndim;
+        s->shape[0] = t->shape[0];
+        s->shape[1] = t->shape[1];
+        s->size = t->size;
+        s->slot = k;
+    }
+    return n;
+}
+
+/* The element-wise work list: every tensor cut into slices of at most OPT_SLICE elements,
+ * each with its tensor's weight decay and state pointers. The rules are element-wise, so the
+ * slices can be updated in parallel with the same result for any thread count. */
+#define OPT_SLICE 16384
+
+static void plan_slices(Optim *o) {
+    int n = 0;
+    for (int k = 0; k < o->n_tensors; k++) n += (int)((o->tensors[k].size + OPT_SLICE - 1) / OPT_SLICE);
+    o->slices = xcalloc((size_t)(n ? n : 1), sizeof(OptSlice));
+    o->n_slices = 0;
+    for (int k = 0; k < o->n_tensors; k++) {
+        const OptTensor *t = &o->tensors[k];
+        int first = o->state_first[k], last = o->state_first[k + 1];
+        for (long lo = 0; lo < t->size; lo += OPT_SLICE) {
+            OptSlice *s = &o->slices[o->n_slices++];
+            s->offset = t->offset + lo;
+            s->size = t->size - lo < OPT_SLICE ? t->size - lo : OPT_SLICE;
+            s->wd = o->wd[k];
+            for (int i = first; i < last; i++)
+                s->state[o->states[i].slot] = o->state + o->states[i].offset + lo;
+        }
+    }
+}
+
+int optim_tensor_states(const OptimDef *def, const OptimHyper *h, const OptTensor *t, OptState *out) {
+    return def->step ? slot_states(def, h, t, out) : def->state_spec ? def->state_spec(h, t, out) : 0;
+}
+
+long optim_state_floats(const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
+                        int n_tensors) {
+    OptState s[OPTIM_MAX_TENSOR_STATE];
+    long total = 0, scratch = 0;
+    for (int k = 0; k < n_tensors; k++) {
+        memset(s, 0, sizeof s);
+        int n = optim_tensor_states(def, h, &tensors[k], s);
+        for (int i = 0; i < n; i++) {
+            if (s[i].workspace) scratch = s[i].size > scratch ? s[i].size : scratch;   /* shared */
+            else total += s[i].size;
+        }
+    }
+    return total + scratch;
+}
+
+int optim_net_tensors(const Net *n, OptTensor *out) {
+    int count = 0;
+    for (int i = 0; i < n->n_tensors; i++) {
+        const NetTensor *p = &n->tensors[i];
+        if (p->role == ROLE_BUFFER) continue;
+        OptTensor *o = &out[count++];
+        snprintf(o->name, sizeof o->name, "%s", p->name);
+        o->ndim = p->ndim;
+        o->shape[0] = p->shape[0];
+        o->shape[1] = p->shape[1];
+        o->role = p->role;
+        o->offset = p->offset;
+        o->size = p->size;
+    }
+    return count;
+}
+
+void optim_init(Optim *o, const OptimDef *def, const OptimHyper *h, const OptTensor *tensors,
+                int n_tensors, long n_params) {
+    memset(o, 0, sizeof *o);
+    o->def = def;
+    o->h = *h;
+    o->n_tensors = n_tensors;
+    o->n_params = n_params;
+    o->tensors = xmalloc(sizeof(OptTensor) * (size_t)(n_tensors ? n_tensors : 1));
+    memcpy(o->tensors, tensors, sizeof(OptTensor) * (size_t)n_tensors);
+    o->wd = xmalloc(sizeof(float) * (size_t)(n_tensors ? n_tensors : 1));
+    o->states = xcalloc((size_t)(n_tensors * OPTIM_MAX_TENSOR_STATE + 1), sizeof(OptState));
+    long scratch = 0;
+    o->state_first = xmalloc(sizeof(int) * (size_t)(n_tensors + 1));
+    o->rule = optim_closure_rule(def->name);
+    for (int k = 0; k < n_tensors; k++) {
+        const OptTensor *t = &o->tensors[k];
+        /* weight decay is for weights: biases and norm parameters only with --wd-bias */
+        o->wd[k] = t->role != ROLE_WEIGHT && !h->wd_bias ? 0.0f : (float)h->wd;
+        o->state_first[k] = o->n_states;
+        OptState *s = &o->states[o->n_states];
+        int n = optim_tensor_states(def, h, t, s);
+        if (n > 0 && s[n - 1].workspace) {   /* scratch, not state */
+            n--;
+            scratch = s[n].size > scratch ? s[n].size : scratch;
+            memset(&s[n], 0, sizeof s[n]);
+        }
+        if (k == 0 && o->rule && o->rule->flat_state) n += o->rule->flat_state(h, n_params, s + n);
+        for (int i = 0; i < n; i++) {
+            s[i].tensor = k;
+            if (!def->step) s[i].slot = -1;
+            s[i].offset = o->n_state;
+            o->n_state += s[i].size;
+        }
+        o->n_states += n;
+    }
+    o->state_first[n_tensors] = o->n_states;
+    o->state = xalloc_floats((size_t)o->n_state);
+    if (def->step) plan_slices(o);
+    if (o->rule) {
+        rng_seed(&o->rng, h->seed, STREAM_OPTIM);
+        long floats = o->rule->scratch_floats ? o->rule->scratch_floats(h, n_params) : 0;
+        scratch = floats > scratch ? floats : scratch;
+    }
+    o->scratch = xalloc_floats((size_t)(scratch ? scratch : 1));
+}
+
+void optim_step(Optim *o, float *params, const float *grads, long t, float lr, double momentum) {
+    OptimHyper h = o->h;
+    if (!isnan(momentum)) {
+        OptimCycles cycles = o->def->cycles == CYCLES_INNER ? h.inner->cycles : o->def->cycles;
+        if (cycles == CYCLES_MOMENTUM) h.momentum = momentum;
+        else if (cycles == CYCLES_BETA1) h.beta1 = momentum;
+    }
+    h.lr = lr;
+    const OptimClosureRule *cr = o->rule;
+    if (cr && cr->flat_step) { cr->flat_step(o, &h, params, t, lr); return; }
+    if (o->def->prepare) o->def->prepare(o, &h, t);
+    if (o->def->step) {
+        OptimElemFn step = o->def->step;
+        #pragma omp parallel for schedule(static) num_threads(kernels_get_threads()) if(o->n_params > 4 * OPT_SLICE)
+        for (int i = 0; i < o->n_slices; i++) {
+            const OptSlice *s = &o->slices[i];
+            step(&h, s->size, params + s->offset, grads + s->offset, s->state, t, lr, s->wd);
+        }
+        if (cr && cr->after_step) cr->after_step(o, &h, params, t, lr);
+        return;
+    }
+    float *state[OPTIM_MAX_TENSOR_STATE];
+    for (int k = 0; k < o->n_tensors; k++) {
+        const OptTensor *ten = &o->tensors[k];
+        for (int i = o->state_first[k]; i < o->state_first[k + 1]; i++)
+            state[i - o->state_first[k]] = o->state + o->states[i].offset;
+        o->def->tensor_step(o, &h, ten, params + ten->offset, grads + ten->offset, state, t, lr, o->wd[k]);
+    }
+}
+
+long optim_state_bytes(const Optim *o) {
+    return (long)sizeof(float) * o->n_state;
+}
+
+void optim_free(Optim *o) {
+    free(o->tensors);
+    free(o->wd);
+    free(o->state);
+    free(o->states);
+    free(o->state_first);
+    free(o->slices);
+    free(o->scratch);
+    memset(o, 0, sizeof *o);
 }

@@ -1,8 +1,12 @@
 /* config.c: the option table and everything derived from it: defaults, command-line parsing,
  * validation, --help, JSON out and in, and the resume comparison. */
 #include "run/config.h"
+#include "run/options.h"
 #include "optim/optim.h"
+#include "nn/model.h"
 #include "optim/sched.h"
+#include "run/group.h"
+#include "util/suggest.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -11,181 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_FLOAT, T_STR, T_BOOL } OptType;
-
-typedef struct {
-    const char *name;      /* --name; JSON key with '-' as '_' */
-    OptType type;
-    size_t offset, size;   /* field in Config; size for strings */
-    const char *def;       /* default, as it would be typed */
-    const char *choices;   /* "a|b|c", "@optim" / "@sched" for the tables, or NULL */
-    const char *keyword;   /* T_INT: a word accepted instead of a number ... */
-    long keyword_value;    /* ... and the value it stands for */
-    double lo, hi;         /* accepted range (numbers) */
-    int open;              /* OPEN_LO / OPEN_HI: that end of the range is excluded */
-    unsigned flags;
-    const char *group, *help;
-} OptDef;
-
-#define OPEN_LO 1
-#define OPEN_HI 2
-#define F(field) offsetof(Config, field), sizeof(((Config *)0)->field)
-#define INF HUGE_VAL
-
-static const OptDef opts[] = {
-    {"data", T_STR, F(data), "mnist", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "data",
-     "mnist | fashion | a directory holding the four IDX files (raw or .gz) or train/ and test/ image folders"},
-    {"val", T_INT, F(val), "5000", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "data",
-     "hold out the last N training images for validation (0 = none)"},
-    {"subset", T_INT, F(subset), "0", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "data",
-     "train on the first N images left after --val (0 = all)"},
-
-    {"model", T_STR, F(model), "784-256-256-10", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "model",
-     "layer sizes IN-H1-...-OUT, or a model file (models/NAME.model)"},
-    {"act", T_STR, F(act), "relu", "relu|tanh|sigmoid|gelu", NULL, 0, 0, 0, 0, OPT_KEEP, "model",
-     "hidden activation"},
-    {"dropout", T_FLOAT, F(dropout), "0", NULL, NULL, 0, 0, 1, OPEN_HI, OPT_KEEP, "model",
-     "dropout probability after each hidden activation (inverted, training only)"},
-    {"loss", T_STR, F(loss), "ce", "ce|mse", NULL, 0, 0, 0, 0, OPT_KEEP, "model",
-     "softmax cross-entropy | mean squared error on one-hot targets"},
-    {"label-smoothing", T_FLOAT, F(label_smoothing), "0", NULL, NULL, 0, 0, 1, OPEN_HI, OPT_KEEP,
-     "model",
-     "cross-entropy label smoothing in [0, 1)"},
-
-    {"batch", T_INT, F(batch), "64", NULL, "full", BATCH_FULL, 1, 1e9, 0, OPT_KEEP, "batches",
-     "examples per micro-batch; 'full' = the whole training set (full-batch GD)"},
-    {"accum", T_INT, F(accum), "1", NULL, NULL, 0, 1, 1e6, 0, OPT_KEEP, "batches",
-     "micro-batches per optimizer step (gradient = mean over all of them)"},
-    {"sample", T_STR, F(sample), "shuffle", "shuffle|replace|sequential", NULL, 0, 0, 0, 0,
-     OPT_KEEP, "batches", "new permutation each epoch | with replacement | in order"},
-
-    {"opt", T_STR, F(opt), "adamw", "@optim", NULL, 0, 0, 0, 0, OPT_KEEP, "optimizer",
-     "optimizer (--opt help lists formulas)"},
-    {"lr", T_FLOAT, F(lr), "optimizer's", NULL, NULL, 0, 0, INF, OPEN_LO, 0, "optimizer",
-     "peak learning rate (see --opt help for each optimizer's)"},
-    {"momentum", T_FLOAT, F(momentum), "0", NULL, NULL, 0, 0, 1, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "momentum (sgd, rmsprop; 0.9 for momentum, nesterov)"},
-    {"dampening", T_FLOAT, F(dampening), "0", NULL, NULL, 0, 0, 1, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "sgd momentum dampening"},
-    {"nesterov", T_BOOL, F(nesterov), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "sgd Nesterov momentum (on for nesterov)"},
-    {"beta1", T_FLOAT, F(beta1), "0.9", NULL, NULL, 0, 0, 1, OPEN_HI, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "first-moment decay in [0, 1) (Adam family, lion)"},
-    {"beta2", T_FLOAT, F(beta2), "0.999", NULL, NULL, 0, 0, 1, OPEN_HI, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "second-moment decay in [0, 1) (lion: 0.99)"},
-    {"eps", T_FLOAT, F(eps), "optimizer's", NULL, NULL, 0, 0, 1, OPEN_LO, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "denominator epsilon (1e-8; adagrad 1e-10)"},
-    {"wd", T_FLOAT, F(wd), "optimizer's", NULL, NULL, 0, 0, INF, 0, OPT_KEEP, "optimizer",
-     "weight decay (adamw 0.01, others 0); decoupled for adamw and lion, L2 otherwise"},
-    {"wd-bias", T_BOOL, F(wd_bias), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "optimizer",
-     "also decay biases (PyTorch's default when all parameters share one group)"},
-    {"amsgrad", T_BOOL, F(amsgrad), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "adam/adamw: use the running maximum of v (on for amsgrad)"},
-    {"alpha", T_FLOAT, F(alpha), "0.99", NULL, NULL, 0, 0, 1, OPEN_HI, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "rmsprop smoothing constant in [0, 1)"},
-    {"centered", T_BOOL, F(centered), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "rmsprop: normalise by the centred second moment"},
-    {"lr-decay", T_FLOAT, F(lr_decay), "0", NULL, NULL, 0, 0, INF, 0, OPT_KEEP | OPT_OPTIM,
-     "optimizer", "adagrad: lr / (1 + (t-1) lr_decay)"},
-    {"initial-accumulator", T_FLOAT, F(initial_accumulator), "0", NULL, NULL, 0, 0, INF, 0,
-     OPT_KEEP | OPT_OPTIM, "optimizer", "adagrad: starting value of the sum of squares"},
-    {"momentum-decay", T_FLOAT, F(momentum_decay), "4e-3", NULL, NULL, 0, 0, INF, 0,
-     OPT_KEEP | OPT_OPTIM, "optimizer", "nadam: psi in mu_t = beta1 (1 - 0.96^(t psi)/2)"},
-
-    {"schedule", T_STR, F(schedule), "cosine", "@sched", NULL, 0, 0, 0, 0, OPT_KEEP, "schedule",
-     "learning-rate schedule after warmup"},
-    {"warmup", T_INT, F(warmup), "0", NULL, NULL, 0, 0, 1e12, 0, OPT_KEEP, "schedule",
-     "linear warmup steps: lr (t+1)/N; composes with every schedule"},
-    {"min-lr", T_FLOAT, F(min_lr), "0", NULL, NULL, 0, 0, INF, 0, OPT_KEEP | OPT_SCHED, "schedule",
-     "where poly, linear, cosine, restarts end; cyclic's lower bound"},
-    {"step-size", T_INT, F(step_size), "0", NULL, NULL, 0, 0, 1e12, 0, OPT_KEEP | OPT_SCHED,
-     "schedule", "step: decay every N steps (required by step)"},
-    {"gamma", T_FLOAT, F(gamma), "schedule's", NULL, NULL, 0, 0, INF, OPEN_LO, OPT_KEEP | OPT_SCHED,
-     "schedule", "decay factor (step, multistep 0.1; exp 0.999; cyclic exp_range 0.9999)"},
-    {"milestones", T_STR, F(milestones), "", NULL, NULL, 0, 0, 0, 0, OPT_KEEP | OPT_SCHED,
-     "schedule", "multistep: steps a,b,c (after warmup) where lr is multiplied by gamma"},
-    {"power", T_FLOAT, F(power), "1", NULL, NULL, 0, 0, INF, OPEN_LO, OPT_KEEP | OPT_SCHED,
-     "schedule", "poly: exponent"},
-    {"cycle", T_INT, F(cycle), "2000", NULL, NULL, 0, 1, 1e12, 0, OPT_KEEP | OPT_SCHED,
-     "schedule", "restarts: first cycle's length; cyclic: steps from min-lr up to lr"},
-    {"cycle-mult", T_INT, F(cycle_mult), "1", NULL, NULL, 0, 1, 1000, 0, OPT_KEEP | OPT_SCHED,
-     "schedule", "restarts: each cycle this many times longer than the last"},
-    {"cyclic-mode", T_STR, F(cyclic_mode), "triangular", "triangular|triangular2|exp_range", NULL,
-     0, 0, 0, 0, OPT_KEEP | OPT_SCHED, "schedule", "cyclic: amplitude constant, halved per cycle, or gamma^s"},
-    {"pct-start", T_FLOAT, F(pct_start), "0.3", NULL, NULL, 0, 0, 1, OPEN_LO | OPEN_HI,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: fraction of steps spent increasing lr"},
-    {"div-factor", T_FLOAT, F(div_factor), "25", NULL, NULL, 0, 0, INF, OPEN_LO,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: starting lr = lr / div-factor"},
-    {"final-div-factor", T_FLOAT, F(final_div_factor), "1e4", NULL, NULL, 0, 0, INF, OPEN_LO,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: final lr = starting lr / final-div-factor"},
-    {"three-phase", T_BOOL, F(three_phase), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP | OPT_SCHED,
-     "schedule", "onecycle: up, back down to the start, then the final annealing"},
-    {"cycle-momentum", T_BOOL, F(cycle_momentum), "on", NULL, NULL, 0, 0, 0, 0,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: cycle momentum (or beta1) inversely to lr"},
-    {"base-momentum", T_FLOAT, F(base_momentum), "0.85", NULL, NULL, 0, 0, 1, OPEN_HI,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: momentum at the peak lr"},
-    {"max-momentum", T_FLOAT, F(max_momentum), "0.95", NULL, NULL, 0, 0, 1, OPEN_HI,
-     OPT_KEEP | OPT_SCHED, "schedule", "onecycle: momentum at the lowest lr"},
-    {"clip", T_FLOAT, F(clip), "0", NULL, NULL, 0, 0, INF, 0, OPT_KEEP, "schedule",
-     "clip the global gradient L2 norm to this (0 = off)"},
-    {"clip-value", T_FLOAT, F(clip_value), "0", NULL, NULL, 0, 0, INF, 0, OPT_KEEP, "schedule",
-     "clamp every gradient element to [-X, X] (0 = off)"},
-
-    {"epochs", T_INT, F(epochs), "10", NULL, NULL, 0, 1, 1e9, 0, 0, "length",
-     "passes over the training set (ignored when --steps is given)"},
-    {"steps", T_INT, F(steps), "0", NULL, NULL, 0, 0, 1e12, 0, 0, "length",
-     "optimizer steps (0 = from --epochs)"},
-    {"eval-every", T_INT, F(eval_every), "epoch", NULL, "epoch", EVAL_EVERY_EPOCH, 0, 1e12, 0,
-     0, "length", "evaluate on the validation set every N steps (0 = only at the end)"},
-    {"log-every", T_INT, F(log_every), "10", NULL, NULL, 0, 1, 1e12, 0, 0, "length",
-     "write a log.csv row every N steps"},
-    {"ckpt-every", T_INT, F(ckpt_every), "500", NULL, NULL, 0, 0, 1e12, 0, 0, "length",
-     "save last.safetensors every N steps (0 = only at the end)"},
-    {"keep", T_INT, F(keep), "0", NULL, NULL, 0, 0, 1e6, 0, 0, "length",
-     "also keep the N newest periodic checkpoints step-NNNNNNNN.safetensors"},
-    {"early-stop", T_INT, F(early_stop), "0", NULL, NULL, 0, 0, 1e9, 0, 0, "length",
-     "stop after N evaluations without a val-loss improvement, keep the best weights (0 = off)"},
-    {"min-delta", T_FLOAT, F(min_delta), "0", NULL, NULL, 0, 0, INF, 0, 0, "length",
-     "an improvement must lower the best val loss by more than this"},
-    {"skip-nonfinite", T_BOOL, F(skip_nonfinite), "off", NULL, NULL, 0, 0, 0, 0, 0, "length",
-     "skip updates whose loss or gradient is not finite (counted) instead of stopping"},
-    {"overfit", T_INT, F(overfit), "0", NULL, NULL, 0, 0, 1e9, 0, OPT_KEEP, "length",
-     "debug mode: fit the first N training images, report whether it can (0 = off)"},
-    {"log-layers", T_BOOL, F(log_layers), "off", NULL, NULL, 0, 0, 0, 0, OPT_KEEP, "length",
-     "per-layer columns in log.csv: grad and weight norms, update ratio, dead ReLUs"},
-    {"plot-scale", T_STR, F(plot_scale), "log", "log|linear", NULL, 0, 0, 0, 0, 0, "length",
-     "loss axis of loss.svg"},
-    {"denormals", T_STR, F(denormals), "flush", "flush|keep", NULL, 0, 0, 0, 0, OPT_KEEP, "length",
-     "flush: treat floats below 1.2e-38 as 0 (FTZ/DAZ, much faster); keep: IEEE, as PyTorch"},
-    {"threads", T_INT, F(threads), "0", NULL, NULL, 0, 0, 4096, 0, OPT_NOSAVE, "length",
-     "worker threads (0 = all cores); results do not depend on it"},
-    {"seed", T_INT, F(seed), "1", NULL, NULL, 0, 0, 4294967295.0, 0, OPT_KEEP, "length",
-     "seeds initialisation, sampling and dropout"},
-
-    {"run", T_STR, F(run), "", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "run name (default: date-time-optimizer)"},
-    {"runs-dir", T_STR, F(runs_dir), "runs", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "where run directories are created"},
-    {"resume", T_STR, F(resume), "", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "continue the run in this directory from its last.safetensors"},
-    {"init", T_STR, F(init), "", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "start from this checkpoint's weights (fresh optimizer and step 0)"},
-    {"force", T_BOOL, F(force), "off", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "replace an existing run directory of the same name"},
-    {"quiet", T_BOOL, F(quiet), "off", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "run",
-     "no progress output"},
-    {"ckpt", T_STR, F(ckpt), "", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "tools",
-     "checkpoint to evaluate (train eval)"},
-    {"out", T_STR, F(out), "", NULL, NULL, 0, 0, 0, 0, OPT_NOSAVE, "tools",
-     "output SVG of train schedule (default schedule.svg)"},
-    {"start-lr", T_FLOAT, F(start_lr), "1e-7", NULL, NULL, 0, 0, INF, OPEN_LO, 0, "tools",
-     "lr-find: first learning rate"},
-    {"end-lr", T_FLOAT, F(end_lr), "10", NULL, NULL, 0, 0, INF, OPEN_LO, 0, "tools",
-     "lr-find: last learning rate"},
-    {"num-it", T_INT, F(num_it), "100", NULL, NULL, 0, 5, 1e4, 0, 0, "tools",
-     "lr-find: steps of the sweep"},
-};
-#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
 static const OptDef *find_opt(const char *name) {
     for (int i = 0; i < N_OPTS; i++)
@@ -261,6 +90,7 @@ static int set_value(Config *c, const OptDef *o, const char *text, char *err) {
 
 void config_defaults(Config *c) {
     char err[ERR_LEN];
+    if (N_OPTS > MAX_OPTS) fatal(EXIT_FAIL, "internal: %d options, room for %d", N_OPTS, MAX_OPTS);
     memset(c, 0, sizeof *c);
     for (int i = 0; i < N_OPTS; i++) {
         if (!strcmp(opts[i].def, "optimizer's") || !strcmp(opts[i].def, "schedule's"))
@@ -276,6 +106,27 @@ int config_given(const Config *c, const char *name) {
     return o && c->given[o - opts];
 }
 
+int config_is_set(const Config *c, const char *name) {
+    const OptDef *o = find_opt(name);
+    return o && c->set[o - opts];
+}
+
+/* "train: -lr: unknown option (did you mean --lr?)": the argument as typed (without an
+ * "=value"), and the closest flag when one is close. */
+static void unknown_option(const char *arg) {
+    const char *names[MAX_OPTS];
+    int n = 0;
+    for (int i = 0; i < N_OPTS; i++)
+        if (!(opts[i].flags & OPT_DATA)) names[n++] = opts[i].name;
+    int len = (int)strcspn(arg, "=");
+    char word[64];
+    const char *bare = arg + strspn(arg, "-");
+    snprintf(word, sizeof word, "%.*s", (int)strcspn(bare, "="), bare);
+    const char *near = closest_name(word, names, n, sizeof names[0]);
+    if (near) fatal(EXIT_USAGE, "%.*s: unknown option (did you mean --%s?)", len, arg, near);
+    fatal(EXIT_USAGE, "%.*s: unknown option (see train --help)", len, arg);
+}
+
 int config_set_default(Config *c, const char *name, const char *text, char *err) {
     const OptDef *o = find_opt(name);
     if (!o) return errf(err, "unknown option '%s'", name);
@@ -286,7 +137,7 @@ int config_set_default(Config *c, const char *name, const char *text, char *err)
 }
 
 void config_parse_args(Config *c, int argc, char **argv, int first, char ***pos, int *n_pos) {
-    static struct option long_opts[N_OPTS + 1];
+    static struct option long_opts[MAX_OPTS + 1];
     for (int i = 0; i < N_OPTS; i++) {
         long_opts[i].name = opts[i].name;
         long_opts[i].has_arg = opts[i].type == T_BOOL ? optional_argument : required_argument;
@@ -296,21 +147,29 @@ void config_parse_args(Config *c, int argc, char **argv, int first, char ***pos,
     char err[ERR_LEN];
     optind = first;
     opterr = 0;
-    int ch, idx;
+    int ch, idx, at = first;   /* argv[at]: the argument being parsed */
     while ((ch = getopt_long(argc, argv, "+", long_opts, &idx)) != -1) {
         if (ch == '?') {
-            const char *bad = argv[optind - 1];
             if (optopt >= 1000) fatal(EXIT_USAGE, "--%s: needs a value", opts[optopt - 1000].name);
-            fatal(EXIT_USAGE, "%s: unknown option (see train --help)", bad);
+            unknown_option(argv[at]);
         }
         const OptDef *o = &opts[ch - 1000];
+        if (o->flags & OPT_DATA) unknown_option(argv[at]);
         const char *v = o->type == T_BOOL ? (optarg ? optarg : "on") : optarg;
         /* a switch also takes a separate on/off word: --cycle-momentum off */
         static const char *words[] = {"on", "off", "true", "false", "1", "0"};
         for (size_t k = 0; o->type == T_BOOL && !optarg && optind < argc && k < 6; k++)
             if (!strcmp(argv[optind], words[k])) { v = argv[optind++]; break; }
+        char joined[PATH_LEN];
+        if (c->given[ch - 1000]) {   /* a second --milestones adds to the list; others are errors */
+            if (!(o->flags & OPT_LIST))
+                fatal(EXIT_USAGE, "--%s: given more than once (it takes one value)", o->name);
+            snprintf(joined, sizeof joined, "%s,%s", (char *)c + o->offset, v);
+            v = joined;
+        }
         if (set_value(c, o, v, err) != 0) fatal(EXIT_USAGE, "--%s: %s", o->name, err);
         c->given[ch - 1000] = c->set[ch - 1000] = 1;
+        at = optind;
     }
     int n = argc - optind;
     if (!pos) {
@@ -348,25 +207,100 @@ static int is_set(const Config *c, const char *name) {
     return o && c->set[o - opts];
 }
 
+/* Validation flags need a validation set: with --val 0 (given, or left by --overfit or a tiny
+ * dataset) they would do nothing. Their off values (0) are fine. */
+static void check_validation_flags(const Config *c, long val) {
+    static const char *const needs_val[] = {"early-stop", "eval-every", "min-delta"};
+    long on[] = {c->early_stop != 0, c->eval_every != 0, c->min_delta != 0};
+    if (val > 0) return;
+    for (int i = 0; i < 3; i++)
+        if (config_given(c, needs_val[i]) && on[i])
+            fatal(EXIT_USAGE, "--%s: needs a validation set, and there is none (%s)", needs_val[i],
+                  c->overfit ? "--overfit trains without one" : is_set(c, "val") ? "--val 0"
+                  : "the training set is too small to hold one out; give --val N");
+}
+
+/* Flags that would be accepted and then do nothing, or be silently overruled, are refused
+ * here with the reason (flags an optimizer or schedule does not read are refused in
+ * config_finalize by their table rows; flags a command does not read by config_check_reads;
+ * checks that need the data, by config_check_run_length). */
+static void refuse_flags_that_do_nothing(const Config *c) {
+    if (c->keep > 0 && c->ckpt_every == 0)
+        fatal(EXIT_USAGE, "--keep: keeps periodic checkpoints, and --ckpt-every 0 makes none");
+    if (config_given(c, "warmup") && c->warmup > 0 && !strcmp(c->schedule, "onecycle"))
+        fatal(EXIT_USAGE, "--warmup: --schedule onecycle has its own warm-up phase (--pct-start, "
+              "--div-factor); a second one would restart it");
+    if (c->overfit) {   /* --overfit turns these off: a value given for them would be overruled */
+        static const char *const off[] = {"val", "subset", "dropout", "wd", "label-smoothing"};
+        for (int i = 0; i < 5; i++) {
+            const OptDef *o = find_opt(off[i]);
+            const char *field = (const char *)c + o->offset;
+            int zero = o->type == T_INT ? *(const long *)field == (i == 1 ? c->overfit : 0)
+                                        : *(const double *)field == 0;
+            if (config_given(c, off[i]) && !zero)
+                fatal(EXIT_USAGE, "--%s: --overfit turns it off (%s); drop --%s", off[i],
+                      i == 1 ? "it trains on the first N images itself" : "nothing may fight memorisation",
+                      off[i]);
+        }
+    }
+    check_validation_flags(c, c->overfit ? 0 : config_given(c, "val") ? c->val : 1);
+}
+
+/* --overfit: what fights memorisation is off (flags giving it are refused above); defaults and
+ * model files that had it on are overridden, said in one line. */
+static void overfit_overrides(Config *c) {
+    StrBuf note;
+    sb_init(&note);
+    if (c->val) sb_printf(&note, ", --val %ld -> 0", c->val);
+    if (c->subset != c->overfit && c->subset) sb_printf(&note, ", --subset %ld -> %ld", c->subset, c->overfit);
+    if (c->dropout) sb_printf(&note, ", --dropout %g -> 0", c->dropout);
+    if (c->wd) sb_printf(&note, ", --wd %g -> 0", c->wd);
+    if (c->label_smoothing) sb_printf(&note, ", --label-smoothing %g -> 0", c->label_smoothing);
+    ModelSpec m;
+    char err[ERR_LEN];
+    if (!(c->model[0] >= '0' && c->model[0] <= '9') && model_spec_parse_list(c->model, &m, err) == 0) {
+        int dropped = 0;   /* a listed dropout layer stays (module indices), with p = 0 */
+        for (int i = 0; i < m.n_layers; i++)
+            if (m.layers[i].kind == LAYER_DROPOUT && m.layers[i].arg > 0) { m.layers[i].arg = 0; dropped++; }
+        if (dropped) {
+            model_spec_format(&m, c->model, sizeof c->model);
+            sb_printf(&note, ", the model's dropout layers -> p 0");
+        }
+    }
+    if (note.len) warn("--overfit: nothing may fight memorisation: %s", note.s + 2);
+    sb_free(&note);
+    c->subset = c->overfit;
+    c->val = 0;
+    c->set[find_opt("val") - opts] = 1;   /* the data must not choose one */
+    c->dropout = 0;
+    c->wd = 0;
+    c->label_smoothing = 0;
+}
+
 void config_finalize(Config *c) {
-    const Optimizer *o = optim_find(c->opt);
+    const OptimDef *o = optim_find(c->opt);
+    /* a wrapper (lookahead) reads --inner, and takes the defaults and flags of what it wraps */
+    const OptimDef *in = reads_flag(o->flags, "inner") ? optim_find(c->inner) : NULL;
+    if (in && reads_flag(in->flags, "inner"))
+        fatal(EXIT_USAGE, "--inner: %s cannot wrap itself (choose another optimizer)", in->name);
     apply_defaults(c, o->defaults);
+    if (in) apply_defaults(c, in->defaults);
+    refuse_flags_that_do_nothing(c);
     if (c->overfit) {   /* nothing may stand between the model and memorising N examples */
-        c->subset = c->overfit;
-        c->val = 0;
-        c->dropout = 0;
-        c->wd = 0;
-        c->label_smoothing = 0;
+        overfit_overrides(c);
         if (!is_set(c, "schedule")) snprintf(c->schedule, sizeof c->schedule, "constant");
         if (!is_set(c, "steps")) c->steps = 2000;
     }
-    const Schedule *s = sched_find(c->schedule);
+    const SchedDef *s = sched_find(c->schedule);
     if (isnan(c->gamma))
         c->gamma = !strcmp(c->schedule, "exp") ? 0.999 : !strcmp(c->schedule, "cyclic") ? 0.9999 : 0.1;
     for (int i = 0; i < N_OPTS; i++) {
         if (!c->given[i]) continue;
-        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name))
-            fatal(EXIT_USAGE, "--%s: not used by --opt %s (it reads --lr %s)", opts[i].name, o->name, o->flags);
+        if ((opts[i].flags & OPT_OPTIM) && !reads_flag(o->flags, opts[i].name) &&
+            !(in && reads_flag(in->flags, opts[i].name)))
+            fatal(EXIT_USAGE, "--%s: not used by --opt %s%s%s (it reads --lr %s%s%s)", opts[i].name,
+                  o->name, in ? " --inner " : "", in ? in->name : "", o->flags, in ? " " : "",
+                  in ? in->flags : "");
         if ((opts[i].flags & OPT_SCHED) && !reads_flag(s->flags, opts[i].name))
             fatal(EXIT_USAGE, "--%s: not used by --schedule %s (it reads --lr --warmup%s%s)", opts[i].name,
                   s->name, s->flags[0] ? " " : "", s->flags);
@@ -391,6 +325,52 @@ void config_finalize(Config *c) {
         fatal(EXIT_USAGE, "--init: cannot be combined with --resume (the run has its own weights)");
     if (c->resume[0] && c->force)
         fatal(EXIT_USAGE, "--force: cannot be combined with --resume (it would delete the run)");
+    group_check_options(c);
+    averaging_check_options(c);
+}
+
+/* 1 if the space-separated list names flag o, or its group as "@group" */
+static int reads_opt(const char *reads, const OptDef *o) {
+    char group[32];
+    snprintf(group, sizeof group, "@%s", o->group);
+    size_t n = strlen(group);
+    for (const char *p = reads; (p = strstr(p, group)); p += n)
+        if (p[n] == ' ' || p[n] == 0) return 1;
+    return reads_flag(reads, o->name);
+}
+
+void config_check_reads(const Config *c, const char *command, const char *reads, const char *why) {
+    for (int i = 0; i < N_OPTS; i++) {
+        if (!c->given[i] || reads_opt(reads, &opts[i])) continue;
+        if (!strcmp(opts[i].name, "ckpt"))
+            fatal(EXIT_USAGE, "--ckpt: not read by %s (it names the checkpoint of train eval, "
+                  "predict and export); to start from a checkpoint's weights use --init, to continue "
+                  "a run --resume", command);
+        if (why) fatal(EXIT_USAGE, "--%s: not read by %s (%s)", opts[i].name, command, why);
+        StrBuf list;
+        sb_init(&list);
+        for (int k = 0; k < N_OPTS; k++)
+            if (!(opts[k].flags & OPT_DATA) && reads_opt(reads, &opts[k]) && list.len < 200)
+                sb_printf(&list, " --%s", opts[k].name);
+        fatal(EXIT_USAGE, "--%s: not read by %s (it reads%s%s)", opts[i].name, command, list.s,
+              list.len >= 200 ? " ..." : "");
+    }
+}
+
+void config_check_run_length(const Config *c, long total_steps) {
+    if (c->warmup > total_steps)
+        fatal(EXIT_USAGE, "--warmup: %ld steps is longer than the run (%ld steps)", c->warmup, total_steps);
+    if (!strcmp(c->schedule, "multistep")) {   /* config_finalize parsed them already */
+        long m[SCHED_MAX_MILESTONES];
+        char err[ERR_LEN];
+        int n = sched_parse_milestones(c->milestones, m, SCHED_MAX_MILESTONES, err);
+        /* milestone k applies from step warmup + k on (counted from 0): within the run or never */
+        for (int i = 0; i < n; i++)
+            if (c->warmup + m[i] >= total_steps)
+                fatal(EXIT_USAGE, "--milestones: %ld is at or past the end of the run (%ld steps%s), "
+                      "so it would never apply", m[i], total_steps, c->warmup ? " with the warmup" : "");
+    }
+    check_validation_flags(c, c->val);
 }
 
 static void json_key(StrBuf *b, const char *name) {
@@ -471,6 +451,7 @@ void config_print_help(FILE *out) {
     const char *group = "";
     for (int i = 0; i < N_OPTS; i++) {
         const OptDef *o = &opts[i];
+        if (o->flags & OPT_DATA) continue;
         if (strcmp(o->group, group) != 0) fprintf(out, "\n%s:\n", group = o->group);
         char flag[64];
         snprintf(flag, sizeof flag, "--%s%s", o->name, o->type == T_BOOL ? "" : " X");

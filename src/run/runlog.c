@@ -1,149 +1,55 @@
-/* runlog.c: run directory, log.csv, progress output. */
+/* runlog.c: log.csv, the progress display and summary.json. */
 #include "run/runlog.h"
+#include "run/rundir.h"
+#include "util/fsio.h"
 #include "util/util.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* pending rows are written out (without fsync) beyond this many bytes */
+#define LOG_PENDING_MAX (1 << 16)
 
 static const char *CSV_COLUMNS =
     "step,epoch,lr,loss,acc,grad_norm,val_loss,val_acc,samples_per_s,seconds,skipped";
 
-void runlog_path(const RunLog *r, const char *file, char *out, size_t len) {
-    snprintf(out, len, "%s/%s", r->dir, file);
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path, char *err) {
-    char buf[PATH_LEN + 300];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errf(err, "%s: %s", buf, strerror(errno));
-            if (!is_dir(buf)) return errf(err, "%s: exists and is not a directory", buf);
-            *p = saved;
-            if (!saved) break;
-        }
-    }
-    return 0;
-}
-
-/* Empties a run directory for --force: only regular files (what a run writes) are removed. */
-static int clear_run_dir(const char *dir, char *err) {
-    DIR *d = opendir(dir);
-    if (!d) return errf(err, "%s: %s", dir, strerror(errno));
-    struct dirent *e;
-    char path[PATH_LEN + 600];
-    int rc = 0;
-    while ((e = readdir(d)) && rc == 0) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (!is_file(path)) rc = errf(err, "%s: not a run directory (holds %s)", dir, e->d_name);
-        else if (unlink(path) != 0) rc = errf(err, "%s: %s", path, strerror(errno));
-    }
-    closedir(d);
-    return rc;
-}
-
-static int write_config(RunLog *r, const Config *c, char *err) {
-    char path[sizeof r->dir + 32];
-    runlog_path(r, "config.json", path, sizeof path);
-    StrBuf b;
-    sb_init(&b);
-    config_to_json(c, &b);
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(b.s, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    sb_free(&b);
-    return ok ? 0 : errf(err, "%s: %s", path, strerror(errno));
-}
-
-/* Keeps the header and the rows up to resume_step; later rows belong to steps that the
- * resumed run is about to redo, and would otherwise appear twice. */
-static int truncate_log(const char *path, const char *header, long resume_step, char *err) {
+/* A resumed run's log (already cut at its checkpoint, recover.h) must start with this run's
+ * header: the rows that follow are appended to it. */
+static int check_header(const char *path, const char *header, char *err) {
     char *text = read_file(path, NULL, err);
     if (!text) return -1;
     size_t header_len = strlen(header);
-    if (strncmp(text, header, header_len) != 0 || text[header_len] != '\n') {
-        free(text);
-        return errf(err, "%s: its header is not this run's log header (edited by hand?)", path);
-    }
-    FILE *f = fopen(path, "w");
-    if (!f) { free(text); return errf(err, "%s: %s", path, strerror(errno)); }
-    fprintf(f, "%s\n", header);
-    /* A row survives only if it is complete (as many cells as the header): a kill can
-     * leave half a line at the end, whose cut-off step number must not pass for a real one. */
-    int cells = 1;
-    for (const char *p = header; *p; p++) cells += *p == ',';
-    char *save = NULL;
-    for (char *line = strtok_r(text + header_len + 1, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *end;
-        long step = strtol(line, &end, 10);
-        int n = 1;
-        for (const char *p = line; *p; p++) n += *p == ',';
-        if (end != line && *end == ',' && step <= resume_step && n == cells) fprintf(f, "%s\n", line);
-    }
+    int ok = strncmp(text, header, header_len) == 0 && text[header_len] == '\n';
     free(text);
-    return fclose(f) == 0 ? 0 : errf(err, "%s: %s", path, strerror(errno));
+    return ok ? 0 : errf(err, "%s: its header is not this run's log header (edited by hand?)", path);
 }
 
-void runlog_default_name(Config *c, const char *kind) {
-    if (c->run[0]) return;
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(c->run, sizeof c->run, "%s-%.200s", stamp, kind);
+/* Puts the pending rows into the file (fsync: durable); a failed write ends the run (exit 1)
+ * before any checkpoint can claim rows the log does not have. */
+static void write_pending(RunLog *r, int sync) {
+    char path[sizeof r->dir + 32], err[ERR_LEN];
+    rundir_path(r->dir, RUN_LOG, path, sizeof path);
+    if (r->pending.len && fsio_write_fd(r->fd, r->pending.s, r->pending.len, path, err) != 0)
+        fatal(EXIT_FAIL, "%s", err);
+    r->bytes += (long)r->pending.len;
+    r->pending.len = 0;
+    r->pending.s[0] = 0;
+    if (sync && fsio_sync_fd(r->fd, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 }
 
-int runlog_check_new(const Config *c, char *err) {
-    char dir[PATH_LEN + 300];
-    snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
-    if (is_dir(dir) && !c->force)
-        return errf(err, "%s: run directory exists (use --resume %s to continue it, --force to "
-                         "replace it, or another --run name)", dir, dir);
-    return 0;
-}
-
-static void runlog_init(RunLog *r, const Config *c) {
+void runlog_init(RunLog *r, const Config *c) {
     memset(r, 0, sizeof *r);
+    r->fd = -1;
     r->base_step = -1;
     r->quiet = c->quiet;
     r->tty = isatty(2);
     r->start = now_seconds();
-}
-
-int runlog_create(RunLog *r, const Config *c, char *err) {
-    runlog_init(r, c);
-    snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
-    if (runlog_check_new(c, err) != 0) return -1;
-    if (is_dir(r->dir) && clear_run_dir(r->dir, err) != 0) return -1;
-    if (make_dirs(r->dir, err) != 0) return -1;
-    return write_config(r, c, err);
-}
-
-/* A checkpoint write killed before its rename leaves "<file>.tmp.<pid>": the rename never
- * happened, so the file is garbage and the previous checkpoint stands. */
-static void remove_stale_temporaries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[PATH_LEN + 600];
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".safetensors.tmp.")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
 }
 
 int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_columns,
@@ -152,54 +58,62 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     StrBuf header;
     sb_init(&header);
     sb_printf(&header, "%s%s", CSV_COLUMNS, extra_columns);
+    runlog_init(r, c);
+    sb_init(&r->pending);
+    int rc = 0;
     if (resume_step >= 0) {
-        runlog_init(r, c);
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
-        runlog_path(r, "log.csv", csv, sizeof csv);
-        remove_stale_temporaries(r->dir);
-        int rc = truncate_log(csv, header.s, resume_step, err);
-        sb_free(&header);
-        if (rc != 0 || write_config(r, c, err) != 0) return -1;
+        rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
+        rundir_remove_temporaries(r->dir);
+        rc = check_header(csv, header.s, err);
+        if (rc == 0) rc = rundir_write_config(r->dir, c, err);
+        if (rc == 0 && (r->fd = open(csv, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+            rc = errf(err, "%s: %s", csv, strerror(errno));
+        if (rc == 0) r->bytes = (long)lseek(r->fd, 0, SEEK_END);
     } else {
-        if (runlog_create(r, c, err) != 0) { sb_free(&header); return -1; }
-        runlog_path(r, "log.csv", csv, sizeof csv);
-        FILE *f = fopen(csv, "w");
-        int ok = f && fprintf(f, "%s\n", header.s) > 0;
-        if (f && fclose(f) != 0) ok = 0;
-        sb_free(&header);
-        if (!ok) return errf(err, "%s: %s", csv, strerror(errno));
+        rc = rundir_stage(r->dir, c, err);
+        rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
+        if (rc == 0 && (r->fd = open(csv, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666)) < 0)
+            rc = errf(err, "%s: %s", csv, strerror(errno));
+        if (rc == 0) sb_printf(&r->pending, "%s\n", header.s);   /* on disk with the first checkpoint */
     }
-    r->csv = fopen(csv, "a");
-    if (!r->csv) return errf(err, "%s: %s", csv, strerror(errno));
-    return 0;
+    sb_free(&header);
+    return rc;
 }
 
-static void cell(FILE *f, const char *fmt, double v) {
-    fputc(',', f);
-    if (!isnan(v)) fprintf(f, fmt, v);
+static void cell(StrBuf *b, const char *fmt, double v) {
+    sb_append(b, ",");
+    if (!isnan(v)) sb_printf(b, fmt, v);
 }
 
 void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra) {
-    fprintf(r->csv, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
-    cell(r->csv, "%.9g", row->loss);
-    cell(r->csv, "%.6g", row->acc);
-    cell(r->csv, "%.9g", row->grad_norm);
-    cell(r->csv, "%.9g", row->val_loss);
-    cell(r->csv, "%.6g", row->val_acc);
-    cell(r->csv, "%.1f", row->samples_per_s);
-    cell(r->csv, "%.3f", now_seconds() - r->start);
-    fprintf(r->csv, ",%ld", row->skipped);
-    for (int i = 0; i < n_extra; i++) cell(r->csv, "%.6g", extra[i]);
-    fputc('\n', r->csv);
+    StrBuf *b = &r->pending;
+    sb_printf(b, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
+    cell(b, "%.9g", row->loss);
+    cell(b, "%.6g", row->acc);
+    cell(b, "%.9g", row->grad_norm);
+    cell(b, "%.9g", row->val_loss);
+    cell(b, "%.6g", row->val_acc);
+    cell(b, "%.1f", row->samples_per_s);
+    cell(b, "%.3f", now_seconds() - r->start);
+    sb_printf(b, ",%ld", row->skipped);
+    for (int i = 0; i < n_extra; i++) cell(b, "%.6g", extra[i]);
+    sb_append(b, "\n");
+    if (b->len >= LOG_PENDING_MAX) write_pending(r, 0);
 }
 
 void runlog_flush(RunLog *r) {
-    if (r->csv && fflush(r->csv) == 0) fsync(fileno(r->csv));
+    if (r->fd >= 0) write_pending(r, 1);
 }
 
 void runlog_close(RunLog *r) {
-    if (r->csv) fclose(r->csv);
-    r->csv = NULL;
+    if (r->fd < 0) return;
+    runlog_flush(r);
+    char path[sizeof r->dir + 32];
+    rundir_path(r->dir, RUN_LOG, path, sizeof path);
+    if (close(r->fd) != 0) fatal(EXIT_FAIL, "%s: close failed: %s", path, strerror(errno));
+    r->fd = -1;
+    sb_free(&r->pending);
 }
 
 static void format_duration(char *buf, size_t len, double s) {
@@ -250,4 +164,41 @@ void progress_message(RunLog *r, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     r->last_line = 0;
+}
+
+void runlog_summary(const RunLog *r, const Summary *s) {
+    char path[RUN_DIR_LEN + 32];
+    rundir_path(r->dir, RUN_SUMMARY, path, sizeof path);
+    StrBuf b;
+    sb_init(&b);
+    sb_printf(&b, "{\n  \"run\": ");
+    sb_json_string(&b, s->run);
+    sb_printf(&b, ",\n  \"steps\": %ld,\n  \"epochs\": ", s->steps);
+    sb_json_number(&b, s->epochs);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const char *keys[] = {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+                          "best_val_loss", "samples_per_s", "train_seconds", "wall_seconds",
+                          "load_seconds", "peak_rss_mb"};
+    double vals[] = {s->train_loss, s->train_acc, s->val_loss, s->val_acc, s->test_loss, s->test_acc,
+                     s->best_val_loss, s->samples_per_s, s->train_seconds, s->wall_seconds,
+                     s->load_seconds, usage.ru_maxrss / 1024.0};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        sb_printf(&b, ",\n  \"%s\": ", keys[i]);
+        sb_json_number(&b, vals[i]);
+    }
+    const char *raw_keys[] = {"train_loss_raw", "train_acc_raw", "val_loss_raw", "val_acc_raw",
+                              "test_loss_raw", "test_acc_raw"};
+    double raw[] = {s->train_loss_raw, s->train_acc_raw, s->val_loss_raw, s->val_acc_raw,
+                    s->test_loss_raw, s->test_acc_raw};
+    for (int i = 0; s->has_raw && i < 6; i++) {
+        sb_printf(&b, ",\n  \"%s\": ", raw_keys[i]);
+        sb_json_number(&b, raw[i]);
+    }
+    sb_printf(&b, ",\n  \"best_step\": %ld,\n  \"kept_step\": %ld,\n  \"stopped\": \"%s\",\n"
+              "  \"skipped_steps\": %ld,\n  \"params\": %ld,\n  \"seed\": %ld\n}\n",
+              s->best_step, s->kept_step, s->stopped, s->skipped_steps, s->params, s->seed);
+    char err[ERR_LEN];
+    if (fsio_replace(path, b.s, b.len, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    sb_free(&b);
 }

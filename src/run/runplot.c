@@ -1,5 +1,6 @@
 /* runplot.c: loss.svg and acc.svg from a run's log.csv, see runplot.h. */
 #include "run/runplot.h"
+#include "run/rundir.h"
 #include "formats/logcsv.h"
 #include "formats/plot.h"
 #include "util/util.h"
@@ -33,7 +34,7 @@ static int finite_pairs(const double *x, const double *y, int n, double *ox, dou
 
 int runplot_write(const char *dir, const char *title, int log_loss, char *err) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/log.csv", dir);
+    snprintf(path, sizeof path, "%s/" RUN_LOG, dir);
     LogCsv t;
     if (logcsv_read(path, &t, err) != 0) return -1;
     int n = t.n_rows, rc = 0;

@@ -1,38 +1,36 @@
-/* trainer.h: everything one optimizer step needs, set up once: the data splits, the graph,
- * the optimizer and its state, the sampler and the scratch buffers. `train` drives it with
- * the schedule's learning rate; `lr-find` with its exponential sweep. */
-#ifndef TRAINER_H
-#define TRAINER_H
+/* trainer.h: everything one optimizer step needs, set up once by the start-up every command
+ * that touches a model shares (train, lr-find, eval): threads and denormal mode, the data
+ * splits, the network, and for training the optimizer, the schedule and the sampler.
+ * `train` drives it with the schedule's learning rate (loop.h); `lr-find` with its
+ * exponential sweep. */
+#ifndef RUN_TRAINER_H
+#define RUN_TRAINER_H
 
+#include "data/dataset.h"
+#include "data/sampler.h"
+#include "nn/net.h"
+#include "optim/optim.h"
+#include "optim/sched.h"
+#include "optim/closure.h"
+#include "run/averaging.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
-#include "data/dataset.h"
-#include "nn/graph.h"
-#include "optim/optim.h"
-#include "data/sampler.h"
 
-/* A slice of one parameter tensor, the unit of the parallel optimizer update. */
-typedef struct {
-    long offset, size;
-    float wd;
-} OptSlice;
-
-typedef struct {
+typedef struct Trainer {
     Config c;
     Dataset train_all, test, train, val;
-    Graph g;
-    int loss_kind;
-    const Optimizer *opt;
-    OptimHyper hyper;
-    float *opt_state;            /* n_state slots of n_params floats, slot-major */
-    long n_opt_state;
-    OptSlice *slices;            /* the optimizer's work list, planned once */
-    int n_slices;
+    Net net;
+    Optim opt;
+    Schedule sched;
     Sampler sampler;
     int *group_idx, *labels, *scratch_idx;
     long steps_per_epoch, total_steps;
     double load_seconds;         /* reading the dataset */
     TrainState st;               /* step, samples, RNG states, best, timings */
+    int training;                /* set up for training (optimizer, sampler) */
+    int group_n;                 /* examples in the current step's group (group.h) */
+    OptimClosure closure;        /* the optimizer's re-evaluations of that group (group.h) */
+    Averaging avg;               /* --ema, --swa-start, schedule-free's x (averaging.h) */
 } Trainer;
 
 typedef struct {
@@ -40,15 +38,24 @@ typedef struct {
     double grad_norm;            /* before clipping */
     double lr;
     int n;                       /* examples in the step */
-    int last_rows;               /* rows of its last micro-batch (still in the graph) */
+    int last_rows;               /* rows of its last micro-batch (still in the network) */
 } StepResult;
+
+typedef enum {
+    SETUP_TRAIN,                 /* both splits, network initialised from --seed, optimizer */
+    SETUP_EVAL,                  /* the test split and the network (weights to be loaded) */
+} SetupKind;
 
 /* Examples per optimizer step (batch * accum, or the whole set for --batch full), at most the
  * n_train examples unless sampled with replacement; an epoch is ceil(n_train / group) steps. */
 long trainer_group_size(const Config *c, long n_train);
-/* Loads the data (exit 1 on a bad file, 2 on flags that do not fit it), builds and
- * initialises the model, allocates every buffer. c must be finalized. */
-void trainer_setup(Trainer *t, const Config *c);
+/* The shared start-up. Exits with 1 on a bad file, 2 on options that do not fit the data.
+ * c must be finalized and its model resolved; a model without an input width takes the
+ * data's, and t->c.model then names it. The weights come from `weights` (a checkpoint read
+ * from weights_path: --resume, eval's --ckpt) when given, else from --init, else from the
+ * seeded initialisation. */
+void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *weights,
+                   const char *weights_path);
 /* One optimizer step at learning rate lr; momentum, when not NAN, replaces the optimizer's
  * momentum or beta1 for this step (onecycle). A non-finite loss or gradient norm leaves
  * the parameters and the step count untouched (the caller decides what to do). */

@@ -12,7 +12,7 @@ typedef struct {
 
 /* Named streams derived from one --seed, so that e.g. adding dropout does not change the
  * initial weights or the sample order. */
-enum { STREAM_INIT = 1, STREAM_SAMPLER = 2, STREAM_DROPOUT = 3, STREAM_TEST = 99 };
+enum { STREAM_INIT = 1, STREAM_SAMPLER = 2, STREAM_DROPOUT = 3, STREAM_OPTIM = 4, STREAM_TEST = 99 };
 
 void rng_seed(Rng *r, uint64_t seed, uint64_t stream);
 uint32_t rng_u32(Rng *r);

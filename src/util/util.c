@@ -77,6 +77,12 @@ double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int path_lookup_error(const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 || errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) return 0;
+    return errno;
+}
+
 int is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -43,6 +43,10 @@ double now_seconds(void);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, *len excludes the NUL).
  * Returns NULL and fills err on failure (missing, directory, unreadable). */
 char *read_file(const char *path, size_t *len, char *err);
+/* Why looking path up fails, when it is not simply missing: the errno of stat(2) (ELOOP for a
+ * symlink loop, EACCES, ...), or 0 when path exists or cannot (ENOENT, ENOTDIR, ENAMETOOLONG).
+ * Lets a "no such file" message be said only when it is true. */
+int path_lookup_error(const char *path);
 /* 1 if path exists and is a directory / a regular file. */
 int is_dir(const char *path);
 int is_file(const char *path);

@@ -1,8 +1,9 @@
 /* Fuzzes the safetensors reader (src/formats/safetensors.c st_read) and what reads a checkpoint's
- * metadata (src/run/checkpoint.c ckpt_config, ckpt_state; base64): a file it accepts must have
+ * metadata (src/run/checkpoint.c ckpt_config, ckpt_load_model, ckpt_load_state; base64): a file it accepts must have
  * tensors whose data covers their shape, names st_find finds, and must survive a round trip
  * through st_write and st_read unchanged. Also base64: decode(encode(x)) == x. */
 #include "fuzz.h"
+#include "nn/model.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
 #include "formats/safetensors.h"
@@ -66,15 +67,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Config c;
     config_defaults(&c);
     (void)ckpt_config(&f, &c, err);
-    const char *nf = st_meta_get(&f, "optimizer_floats");
-    long n_opt = nf ? strtol(nf, NULL, 10) : 0;
-    if (n_opt < 0 || n_opt > 1 << 16) n_opt = 0;
-    float *opt = malloc(sizeof(float) * (size_t)(n_opt ? n_opt : 1));
-    if (!opt) abort();
+    static Net net;
+    static Optim opt;
+    if (!net.params) {   /* a small model with a buffer, and AdamW over it */
+        ModelSpec m;
+        OptTensor t[16];
+        if (model_spec_parse_list("input 4, linear 3, batchnorm, linear 2", &m, err) != 0) abort();
+        model_spec_add_loss(&m, LAYER_CROSS_ENTROPY, 0);
+        if (model_build(&net, &m, 0, err) != 0) abort();
+        net_alloc(&net, 1);
+        OptimHyper h = {.wd = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+        optim_init(&opt, optim_find("adamw"), &h, t, optim_net_tensors(&net, t), net.n_params);
+    }
     TrainState s;
     memset(&s, 0, sizeof s);
-    (void)ckpt_state(&f, &s, opt, n_opt, path, err);
-    free(opt);
+    (void)ckpt_load_model(&f, &net, path, err);
+    (void)ckpt_load_state(&f, &s, &opt, path, err);
 
     /* round trip: what was read, written again, reads back the same (the writer adds crc32) */
     if (!out_path[0]) {

@@ -1,0 +1,99 @@
+/* norm.c: standardisation of one vector and the derivatives of it, see norm.h. */
+#include "nn/norm.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define AT(p, k) ((p)[(long)(k) * v->stride])
+#define GAIN(p, k) ((p)[(long)(k) * v->gain_stride])
+
+float norm_standardise(const NormVec *v, const float *x, double eps, float *xh, double *mu,
+                       double *var) {
+    double sum = 0, sq = 0;
+    for (int k = 0; k < v->m; k++) sum += AT(x, k);
+    double mean = sum / v->m;
+    for (int k = 0; k < v->m; k++) {
+        double d = AT(x, k) - mean;
+        sq += d * d;
+    }
+    double variance = sq / v->m, r = 1.0 / sqrt(variance + eps);
+    for (int k = 0; k < v->m; k++) AT(xh, k) = (float)((AT(x, k) - mean) * r);
+    *mu = mean;
+    *var = variance;
+    return (float)r;
+}
+
+/* mean(u) and mean(xh u) of u = a ga */
+static void moments(const NormVec *v, const float *a, const float *ga, const float *xh,
+                    double *mean_u, double *mean_xu) {
+    double su = 0, sxu = 0;
+    for (int k = 0; k < v->m; k++) {
+        double u = ga ? (double)AT(a, k) * GAIN(ga, k) : AT(a, k);
+        su += u;
+        sxu += u * AT(xh, k);
+    }
+    *mean_u = su / v->m;
+    *mean_xu = sxu / v->m;
+}
+
+void norm_project(const NormVec *v, const float *a, const float *ga, const float *xh,
+                  float scale, float *out) {
+    double mean_u, mean_xu;
+    moments(v, a, ga, xh, &mean_u, &mean_xu);
+    for (int k = 0; k < v->m; k++) {
+        double u = ga ? (double)AT(a, k) * GAIN(ga, k) : AT(a, k);
+        AT(out, k) = (float)(scale * (u - mean_u - AT(xh, k) * mean_xu));
+    }
+}
+
+void norm_r_backward(const NormVec *v, const float *dy, const float *rdy, const float *g,
+                     const float *rg, const float *xh, const float *rxh, const float *rx,
+                     float r, float *rdx) {
+    double su = 0, sxu = 0, sru = 0, sxru = 0, srxu = 0, sxrx = 0;
+    for (int k = 0; k < v->m; k++) {
+        double u = (double)AT(dy, k) * GAIN(g, k);
+        double ru = (double)AT(rdy, k) * GAIN(g, k) + (double)AT(dy, k) * GAIN(rg, k);
+        su += u;
+        sxu += AT(xh, k) * u;
+        sru += ru;
+        sxru += AT(xh, k) * ru;
+        srxu += AT(rxh, k) * u;
+        sxrx += (double)AT(xh, k) * AT(rx, k);
+    }
+    double m = v->m, mean_u = su / m, mean_xu = sxu / m, mean_ru = sru / m;
+    double mean_xru = sxru / m, mean_rxu = srxu / m;
+    double rr = -(double)r * r * (sxrx / m);
+    for (int k = 0; k < v->m; k++) {
+        double u = (double)AT(dy, k) * GAIN(g, k);
+        double ru = (double)AT(rdy, k) * GAIN(g, k) + (double)AT(dy, k) * GAIN(rg, k);
+        double p_u = u - mean_u - AT(xh, k) * mean_xu;
+        double p_ru = ru - mean_ru - AT(xh, k) * mean_xru;
+        AT(rdx, k) = (float)(rr * p_u + r * (p_ru - AT(rxh, k) * mean_xu - AT(xh, k) * mean_rxu));
+    }
+}
+
+/* per feature j: dst[j] (+)= sum over rows of a c (+ a2 c2); c NULL: of a alone */
+static void feature_sums(int rows, int d, const float *a, const float *c, const float *a2,
+                         const float *c2, float *dst, int overwrite) {
+    for (int j = 0; j < d; j++) {
+        double s = 0;
+        for (int i = 0; i < rows; i++) {
+            long o = (long)i * d + j;
+            s += c ? (double)a[o] * c[o] : a[o];
+            if (a2) s += (double)a2[o] * c2[o];
+        }
+        dst[j] = overwrite ? (float)s : dst[j] + (float)s;
+    }
+}
+
+void norm_param_grads(int rows, int d, const float *dy, const float *xh, float *dg, float *db,
+                      int overwrite) {
+    feature_sums(rows, d, dy, xh, NULL, NULL, dg, overwrite);
+    feature_sums(rows, d, dy, NULL, NULL, NULL, db, overwrite);
+}
+
+void norm_param_r_grads(int rows, int d, const float *dy, const float *rdy, const float *xh,
+                        const float *rxh, float *rdg, float *rdb) {
+    feature_sums(rows, d, rdy, xh, dy, rxh, rdg, 0);
+    feature_sums(rows, d, rdy, NULL, NULL, NULL, rdb, 0);
+}
