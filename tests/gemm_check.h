@@ -89,7 +89,7 @@ static int check_gemm(const GemmKind *kind, int ta, int tb, int M, int N, int K,
 /* Every size class the blocking treats specially: 1, below/at/above the vector width and
  * the micro-tile sizes (4, 6, 14, 16, 32), multiples and non-multiples of them; odd and
  * even K (bf16 takes k in pairs). */
-static void suite_small_shapes(const GemmKind *kind, const char *path) {
+static __attribute__((unused)) void suite_small_shapes(const GemmKind *kind, const char *path) {
     static const int sizes[] = {1, 2, 7, 15, 16, 17, 33, 63, 65};
     const int ns = (int)(sizeof sizes / sizeof *sizes);
     if (!use_path(kind, path)) return;
@@ -110,7 +110,7 @@ static void suite_small_shapes(const GemmKind *kind, const char *path) {
 
 /* The layer shapes, K deeper than one chunk, M and N wider than one macro-tile, thin
  * dimensions (M = 1, N = 1, K = 1, N = 10), each with several alpha/beta and padding. */
-static void suite_large_shapes(const GemmKind *kind, const char *path) {
+static __attribute__((unused)) void suite_large_shapes(const GemmKind *kind, const char *path) {
     static const int shapes[][3] = {
         {64, 256, 784}, {64, 784, 256}, {256, 784, 64}, {1, 784, 256}, {1, 1, 784},
         {128, 10, 256}, {10, 256, 128}, {37, 1, 300}, {300, 45, 1}, {1100, 20, 300},
@@ -129,7 +129,7 @@ static void suite_large_shapes(const GemmKind *kind, const char *path) {
 
 /* Shapes large enough to be threaded (and split differently by 2 and 3 threads) must give
  * memcmp-identical C for 1, 2 and 3 threads, with beta 0 and with beta 1 accumulation. */
-static void suite_thread_invariance(const GemmKind *kind, const char *path) {
+static __attribute__((unused)) void suite_thread_invariance(const GemmKind *kind, const char *path) {
     static const int shapes[][3] = {
         {64, 256, 784}, {128, 1024, 784}, {128, 784, 1024}, {256, 784, 128},
         {1, 1024, 784}, {131, 97, 1000}, {600, 70, 300}, {45, 1500, 200}};

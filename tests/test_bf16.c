@@ -160,6 +160,64 @@ static void test_accumulation_order(void) {
     kernels_force_bf16_path("auto");
 }
 
+/* The naive triple loop written in the kernels' order, compared bit for bit: inputs rounded
+ * to bf16, k in chunks of the depth gemm.c derives from K alone (at most 512, even),
+ * within a chunk the pairs (2p, 2p + 1) in increasing p, product 2p + 1 added first, each sum
+ * rounded to float; chunks folded as C = alpha * chunk + beta' * C in one rounding (beta' =
+ * beta for the first chunk, then 1; alpha * chunk alone when beta' is 0). The values are
+ * those of fill (multiples of 2^-23 in [-1, 1)), so no product or sum nears the bottom of
+ * the normal range, where the flush rule (test_accumulation_order) would apply. */
+static float ref_in_order(int ta, int tb, int i, int j, int K, float alpha, const float *A,
+                          int lda, const float *B, int ldb, float beta, float c) {
+    int depth = (K + (K + 511) / 512 - 1) / ((K + 511) / 512);
+    depth += depth & 1;
+    for (int k0 = 0; k0 < K; k0 += depth) {
+        float acc = 0.0f;
+        for (int k = k0; k < k0 + depth && k < K; k += 2)
+            for (int q = k + 1; q >= k; q--) {
+                if (q >= K || q >= k0 + depth) continue;
+                float a = bf16_round(ta ? A[(size_t)q * lda + i] : A[(size_t)i * lda + q]);
+                float b = bf16_round(tb ? B[(size_t)j * ldb + q] : B[(size_t)q * ldb + j]);
+                acc += a * b;   /* a b is exact in float: 8 + 8 significant bits */
+            }
+        float bk = k0 == 0 ? beta : 1.0f;
+        c = bk == 0.0f ? alpha * acc : fmaf(alpha, acc, bk * c);
+    }
+    return c;
+}
+
+static void test_naive_in_kernel_order(void) {
+    static const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 1025}, {15, 33, 513},
+                                    {64, 40, 784}, {3, 70, 1100}};
+    static const char *paths[] = {"avx512bf16", "generic"};
+    for (int p = 0; p < 2; p++) {
+        if (!use_path(&bf16_kind, paths[p])) continue;
+        int bad = 0;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 4; t++) {
+                int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = t >> 1, tb = t & 1;
+                int lda = ta ? M : K, ldb = tb ? K : N;
+                float *A = xalloc_floats((size_t)M * K), *B = xalloc_floats((size_t)K * N);
+                float *C = xalloc_floats((size_t)M * N), *C0 = xalloc_floats((size_t)M * N);
+                fill(A, (size_t)M * K), fill(B, (size_t)K * N), fill(C0, (size_t)M * N);
+                float alpha = t == 2 ? -0.75f : 1.0f, beta = t == 1 ? 0.5f : t == 3 ? 1.0f : 0.0f;
+                memcpy(C, C0, sizeof(float) * (size_t)M * N);
+                sgemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        float want = ref_in_order(ta, tb, i, j, K, alpha, A, lda, B, ldb, beta,
+                                                  C0[(size_t)i * N + j]);
+                        if (bits(want) != bits(C[(size_t)i * N + j]) && bad++ < 5)
+                            fprintf(stderr, "  %s %dx%dx%d trans %d%d [%d,%d]: %a, naive %a\n",
+                                    paths[p], M, N, K, ta, tb, i, j, C[(size_t)i * N + j], want);
+                    }
+                free(A), free(B), free(C), free(C0);
+            }
+        CHECK(bad == 0);
+    }
+    kernels_force_bf16_path("auto");
+}
+
 /* Names: unknown and unsupported refused, generic always there; TRAIN_KERNEL_BF16 read on
  * first use (checked in a child, which starts with no path chosen). */
 static void test_force_and_env(void) {
@@ -201,6 +259,7 @@ int main(void) {
     RUN(test_generic_threads);
     RUN(test_paths_agree);
     RUN(test_accumulation_order);
+    RUN(test_naive_in_kernel_order);
     RUN(test_force_and_env);
     test_current_name = "test_env_variable";
     test_current_failed = 0;

@@ -105,11 +105,12 @@ typedef struct {
     const path_entry *list;
     int n;
     _Atomic(const gemm_path *) cur;
+    atomic_int named;    /* cur was asked for by name (environment or kernels_force_*) */
 } path_set;
 
-static path_set f32_set = {"TRAIN_KERNEL", f32_paths, sizeof f32_paths / sizeof *f32_paths, NULL};
+static path_set f32_set = {"TRAIN_KERNEL", f32_paths, sizeof f32_paths / sizeof *f32_paths, NULL, 0};
 static path_set bf16_set = {"TRAIN_KERNEL_BF16", bf16_paths,
-                            sizeof bf16_paths / sizeof *bf16_paths, NULL};
+                            sizeof bf16_paths / sizeof *bf16_paths, NULL, 0};
 
 /* The entry named name (or NULL), and whether the CPU runs it. */
 static const path_entry *set_find(const path_set *s, const char *name) {
@@ -133,6 +134,7 @@ static const gemm_path *set_current(path_set *s) {
         const path_entry *e = set_find(s, env);
         if (e && e->supported()) {
             p = e->path;
+            atomic_store_explicit(&s->named, 1, memory_order_relaxed);
         } else if (e) {
             warn("%s=%s: not supported by this CPU, using %s", s->env, env, p->name);
         } else {
@@ -156,6 +158,7 @@ static int set_force(path_set *s, const char *name) {
         if (e && e->supported()) p = e->path;
     }
     if (!p) return -1;
+    atomic_store_explicit(&s->named, name && strcmp(name, "auto") != 0, memory_order_relaxed);
     atomic_store_explicit(&s->cur, p, memory_order_relaxed);
     return 0;
 }
@@ -164,6 +167,16 @@ int kernels_force_path(const char *name) { return set_force(&f32_set, name); }
 int kernels_force_bf16_path(const char *name) { return set_force(&bf16_set, name); }
 const char *kernels_path(void) { return set_current(&f32_set)->name; }
 const char *kernels_bf16_path(void) { return set_current(&bf16_set)->name; }
+
+int kernels_bf16_check(char *err, size_t len) {
+    if (set_current(&bf16_set) != &gemm_path_generic_bf16 ||
+        atomic_load_explicit(&bf16_set.named, memory_order_relaxed))
+        return 0;
+    snprintf(err, len, "this CPU has no AVX512-BF16 (or AMX) instructions, which bf16 training "
+             "needs to be fast (AMX tiles are not implemented); use --precision fp32, or "
+             "TRAIN_KERNEL_BF16=generic for the exact but slow portable emulation");
+    return -1;
+}
 
 /* ---- pack buffers -------------------------------------------------------------------------
  * One buffer per thread for both packed operands; OpenMP keeps its worker threads alive

@@ -103,6 +103,12 @@ int kernels_force_path(const char *name);
  * C, exact emulation); environment variable TRAIN_KERNEL_BF16. */
 int kernels_force_bf16_path(const char *name);
 
+/* 0 when sgemm_bf16 runs on bf16 hardware (AVX512-BF16), or on the portable emulation because
+ * it was asked for by name (TRAIN_KERNEL_BF16=generic, kernels_force_bf16_path("generic"));
+ * -1 with the reason in err when the CPU lacks the instructions and the emulation would only
+ * be the silent fallback (a bf16 run would be far slower than a float one). */
+int kernels_bf16_check(char *err, size_t len);
+
 /* The names of the paths sgemm and sgemm_bf16 use now (choosing them if not yet chosen). */
 const char *kernels_path(void);
 const char *kernels_bf16_path(void);

@@ -57,6 +57,7 @@ typedef struct {
     int skip_nonfinite, log_layers;
     char plot_scale[8];
     char denormals[8];
+    char precision[8];
     long threads, seed;
     /* run directory */
     char run[256], runs_dir[PATH_LEN], resume[PATH_LEN], init[PATH_LEN];
