@@ -11,8 +11,12 @@ LDFLAGS += -fopenmp
 SRC     := $(filter-out src/commands/main.c,$(wildcard src/*/*.c))
 OBJ     := $(SRC:src/%.c=build/%.o)
 TESTS   := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
+# which build ./train is, plain or mpi (`make MPI=1`, see below): rewritten when it changes
+FLAVOUR := build/flavour
+$(shell mkdir -p build && f=$(if $(filter 1,$(MPI)),mpi,plain) && \
+        { [ "$$(cat $(FLAVOUR) 2>/dev/null)" = "$$f" ] || echo "$$f" > $(FLAVOUR); })
 
-.PHONY: all deps data run test bench clean help asan asan-deps fuzz fuzz-deps valgrind valgrind-deps
+.PHONY: all deps data run test bench clean help asan asan-deps fuzz fuzz-deps valgrind valgrind-deps mpi-deps
 all: train
 
 help:
@@ -25,6 +29,7 @@ help:
 	@echo "make asan     the whole test suite against an AddressSanitizer + UBSan build (build-asan/)"
 	@echo "make fuzz     libFuzzer harnesses (clang) for the file and spec parsers, FUZZ_SECONDS each (60)"
 	@echo "make valgrind a short training run and eval under valgrind (build-valgrind/)"
+	@echo "make MPI=1    build ./train with Open MPI for mpirun (objects in build-mpi/)"
 
 # Order-only: runs every time (it is quick) but never forces a rebuild.
 deps:
@@ -34,8 +39,10 @@ build/%.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-train: build/commands/main.o $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+ifneq ($(MPI),1)
+train: build/commands/main.o $(OBJ) $(FLAVOUR)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+endif
 
 tests/bin/%: tests/%.c $(OBJ) tests/test.h
 	@mkdir -p tests/bin
@@ -54,7 +61,7 @@ bench: train data
 	@sh bench/bench.sh
 
 clean:
-	rm -rf build build-asan build-fuzz build-valgrind tests/bin tests/tmp train
+	rm -rf build build-asan build-fuzz build-valgrind build-mpi tests/bin tests/tmp train
 
 # ---- make asan: every test, and ./train itself, built with AddressSanitizer + UBSan into
 # build-asan/ (objects, build-asan/train, build-asan/tests/), never touching build/ or ./train.
@@ -141,4 +148,29 @@ valgrind: $(VG_DIR)/train data | valgrind-deps
 	$(VALGRIND) $(VG_DIR)/train eval --ckpt tests/tmp/valgrind/v/last.safetensors --threads 1
 	@echo "valgrind: no memory errors, no definite leaks"
 
+# ---- make MPI=1: ./train built with mpicc (Open MPI; scripts/deps.sh mpi installs Debian's
+# openmpi-bin and libopenmpi-dev) from its own objects in build-mpi/, so the two builds never
+# mix objects. build-mpi/train is that binary; `make MPI=1` copies it to ./train. $(FLAVOUR)
+# holds which build ./train is and changes only when that changes, so switching between
+# `make` and `make MPI=1` relinks ./train (FLAVOUR is set at the top).
+MPICC    ?= mpicc
+MPI_DIR  := build-mpi
+MPI_OBJ  := $(SRC:src/%.c=$(MPI_DIR)/%.o)
+
+mpi-deps:
+	@sh scripts/deps.sh mpi
+
+$(MPI_DIR)/%.o: src/%.c | mpi-deps
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -DTRAIN_MPI -c $< -o $@
+
+$(MPI_DIR)/train: $(MPI_DIR)/commands/main.o $(MPI_OBJ)
+	$(MPICC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+ifeq ($(MPI),1)
+train: $(MPI_DIR)/train $(FLAVOUR)
+	cp $< $@
+endif
+
+-include $(wildcard $(MPI_DIR)/*/*.d)
 -include $(wildcard build/*/*.d tests/bin/*.d $(ASAN_DIR)/*/*.d $(ASAN_DIR)/tests/*.d $(FUZZ_DIR)/*/*.d $(VG_DIR)/*/*.d)

@@ -124,6 +124,17 @@ echo
 echo "time to 98%: $(elapsed "$t0" "$t1") s wall (test accuracy $(num t98 test_acc)); recipe: ./train $recipe"
 run default --epochs 1 --ckpt-every 0
 echo "default run (784-256-256-10, batch 64): peak RSS $(num default peak_rss_mb) MB; MNIST load $(num default load_seconds) s"
+# the curvature instruments on that run's checkpoint: Lanczos for lambda_max (tol 1e-3) and a
+# 20-probe trace estimate over the first 4096 training examples
+./train curvature "$out/runs/default" --trace --probes 20 > "$out/curvature.txt"
+cj="$out/runs/default/curvature.json"
+cval() { grep "\"$1\"" "$cj" | head -n 1 | sed 's/.*: *//; s/,$//'; }
+echo "curvature (train curvature --trace --probes 20, default model, 4096 examples): $(cval lanczos_steps) Lanczos steps for lambda_max, $(cval hvps) Hessian-vector products in $(cval seconds) s ($(awk -v s="$(cval seconds)" -v h="$(cval hvps)" 'BEGIN { printf "%.3f", s / h }') s each)"
+# --log-noise works inside the step (per-example norms of every Linear layer): its cost is
+# the drop in training rate of the same run
+run default-noise --epochs 1 --ckpt-every 0 --log-noise
+echo "--log-noise on the default run: $(num default-noise samples_per_s | cut -d. -f1) samples/s against $(num default samples_per_s | cut -d. -f1) without"
+sh bench/mpi.sh
 
 # bf16: the GEMMs of one training step alone (train's Linear layers do not use them yet),
 # against the same products in float; and PyTorch's CPU autocast for the same training jobs

@@ -5,6 +5,7 @@
 #   asan      gcc's AddressSanitizer and UBSan runtimes (make asan)
 #   fuzz      clang with libFuzzer, its sanitizer runtimes and OpenMP headers (make fuzz)
 #   valgrind  valgrind (make valgrind)
+#   mpi       Open MPI: mpicc and its headers, mpirun (make MPI=1, the MPI tests)
 missing=""
 [ -f /usr/include/zlib.h ] || missing="$missing zlib1g-dev"
 [ -f /usr/include/stb/stb_image.h ] || missing="$missing libstb-dev"
@@ -47,8 +48,14 @@ for tool in "$@"; do
         fi ;;
     valgrind)
         command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind" ;;
+    mpi)
+        # Debian's Open MPI: mpicc and mpi.h come with libopenmpi-dev, mpirun with openmpi-bin
+        if ! command -v mpicc >/dev/null 2>&1 || ! compiles_with mpicc -fopenmp; then
+            missing="$missing libopenmpi-dev"
+        fi
+        command -v mpirun >/dev/null 2>&1 || missing="$missing openmpi-bin" ;;
     *)
-        echo "deps.sh: unknown tool set '$tool' (asan, fuzz or valgrind)" >&2
+        echo "deps.sh: unknown tool set '$tool' (asan, fuzz, valgrind or mpi)" >&2
         exit 2 ;;
     esac
 done

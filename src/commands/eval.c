@@ -15,13 +15,14 @@ int cmd_eval(int argc, char **argv) {
     config_defaults(&flags);
     config_parse_args(&flags, argc, argv, 1, NULL, NULL);
     if (!flags.ckpt[0]) fatal(EXIT_USAGE, "eval: --ckpt FILE is required (a checkpoint or a run directory)");
-    config_check_reads(&flags, "train eval", "--ckpt --data --threads --quiet --model --act --norm "
-                       "--dropout --loss --label-smoothing", NULL);
+    config_check_reads(&flags, "train eval", "--ckpt --data --threads --mpi-timeout --quiet --model --act "
+                       "--norm --dropout --loss --label-smoothing", NULL);
     Weights w;
     weights_open(&w, &flags, "eval");
     Config c = w.c;
     if (config_given(&flags, "data")) strcpy(c.data, flags.data);
     c.threads = flags.threads;
+    c.mpi_timeout = flags.mpi_timeout;
     Trainer t;
     trainer_setup(&t, &c, SETUP_EVAL, &w.file, w.path);
     EvalResult r = evaluate(&t.net, &t.test, t.scratch_idx, t.labels);

@@ -1,18 +1,22 @@
 /* main.c: subcommand dispatch. `train [flags]` trains; every other command is a row of the
  * table below, implemented in its own file of commands/. */
 #include "commands/compare.h"
+#include "commands/curvature.h"
 #include "commands/eval.h"
 #include "commands/export_images.h"
 #include "commands/export_onnx.h"
 #include "commands/gradcheck.h"
 #include "commands/inspect.h"
+#include "commands/landscape.h"
 #include "commands/lr_find.h"
 #include "commands/predict.h"
 #include "commands/schedule.h"
 #include "commands/sweep.h"
 #include "commands/train.h"
+#include "commands/trajectories.h"
 #include "optim/optim.h"
 #include "run/config.h"
+#include "run/dist.h"
 #include "run/optim_memory.h"
 #include "util/fsio.h"
 #include "util/util.h"
@@ -43,6 +47,9 @@ static const Command commands[] = {
     {"compare", cmd_compare, "compare RUN_DIR...", "table and curves of finished runs (--csv, --out FILE)"},
     {"sweep", cmd_sweep, "sweep [flags]", "one run per combination of comma-listed values"},
     {"inspect", cmd_inspect, "inspect RUN_DIR|CKPT", "per-tensor statistics and metadata of a checkpoint"},
+    {"curvature", cmd_curvature, "curvature RUN|CKPT", "largest Hessian eigenvalues (--top K) and trace (--trace) of the training loss"},
+    {"landscape", cmd_landscape, "landscape RUN|CKPT", "loss on a plane through a checkpoint (or the line --from A --to B)"},
+    {"trajectories", cmd_trajectories, "trajectories [flags]", "optimizers on a 2-D test function: paths, SVG, CSV"},
     {"predict", cmd_predict, "predict --ckpt F IMAGE...", "top classes and probabilities of images (- : paths on stdin)"},
     {"export-images", cmd_export_images, "export-images --out DIR", "write a dataset as PNGs in the image-folder layout"},
     {"export", cmd_export, "export --onnx F --ckpt F", "the trained network as an ONNX model (opset 17)"},
@@ -60,11 +67,12 @@ int main(int argc, char **argv) {
     fsio_check_stdout_at_exit();   /* output lost to a full disk is an error, not exit 0 */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
-        if (!strcmp(argv[i], "--version")) { printf("train " VERSION "\n"); return 0; }
+        if (!strcmp(argv[i], "--version")) { printf("train " VERSION " (%s)\n", dist_version()); return 0; }
         if ((!strcmp(argv[i], "--opt") && i + 1 < argc && !strcmp(argv[i + 1], "help")) ||
             !strcmp(argv[i], "--opt=help"))
             return cmd_optimizers(argc, argv);
     }
+    dist_start(argc > 1 && argv[1][0] != '-' ? argv[1] : "train", argc, argv);
     if (argc > 1 && argv[1][0] != '-') {
         if (!strcmp(argv[1], "help")) { usage(stdout); return 0; }
         for (int i = 0; i < N_COMMANDS; i++)

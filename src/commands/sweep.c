@@ -12,6 +12,7 @@
 #include "commands/sweep.h"
 #include "commands/compare.h"
 #include "commands/train.h"
+#include "run/dist.h"
 #include "run/resolve.h"
 #include "run/rundir.h"
 #include "util/util.h"
@@ -489,6 +490,19 @@ static int run_all(const Sweep *s, const char *dir, char ***avs, char **dirs, in
     return failed;
 }
 
+/* Under mpirun: run k on rank k mod N, one run per rank at a time (dist.h). Returns the
+ * first run (in the sweep's order) that failed, with its exit code in *rc, or -1. */
+static int run_on_ranks(const Sweep *s, const char *dir, char ***avs, int *rc) {
+    dist_sweep_begin();
+    for (int k = 0; k < s->n; k++) {
+        if (dist_sweep_owns(k) && !s->quiet) print_command(dir, k, s->n, s->runs[k].name, avs[k]);
+        *rc = dist_sweep_owns(k) ? wait_child(start_child(avs[k], s->quiet, -1, NULL)) : 0;
+        int failed = dist_sweep_agree(k, s->n, rc);
+        if (failed >= 0) return failed;
+    }
+    return -1;
+}
+
 int cmd_sweep(int argc, char **argv) {
     Sweep s;
     char err[ERR_LEN];
@@ -506,6 +520,12 @@ int cmd_sweep(int argc, char **argv) {
 
     char threads[32];
     int jobs = plan_jobs(&s, omp_get_num_procs(), threads, sizeof threads);
+    if (dist_size() > 1) {   /* under mpirun each rank runs its runs one at a time */
+        if (s.jobs > 1)
+            fatal(EXIT_USAGE, "sweep: --jobs: under mpirun the runs are dealt out to the ranks, "
+                  "one run per rank at a time");
+        threads[0] = 0;
+    }
     char ***avs = xmalloc(sizeof(char **) * (size_t)s.n);
     char **dirs = xmalloc(sizeof(char *) * (size_t)s.n);
     for (int k = 0; k < s.n; k++) {
@@ -515,7 +535,8 @@ int cmd_sweep(int argc, char **argv) {
         dirs[k] = xmalloc(strlen(dir) + strlen(s.runs[k].name) + 2);
         sprintf(dirs[k], "%s/%s", dir, s.runs[k].name);
     }
-    int rc = 0, failed = run_all(&s, dir, avs, dirs, jobs, &rc);
+    int rc = 0, failed = dist_size() > 1 ? run_on_ranks(&s, dir, avs, &rc)
+                                         : run_all(&s, dir, avs, dirs, jobs, &rc);
     if (failed >= 0) {
         warn("sweep: run %s failed (exit code %d); stopping the sweep", s.runs[failed].name, rc);
         exit(rc);
@@ -523,7 +544,7 @@ int cmd_sweep(int argc, char **argv) {
     char *svg = xmalloc(strlen(dir) + 16);
     sprintf(svg, "%s/compare.svg", dir);
     printf("sweep %s: %d run%s\n", dir, s.n, s.n == 1 ? "" : "s");
-    rc = compare_dirs(dirs, s.n, svg, 0, s.quiet);
+    rc = dist_is_root() ? compare_dirs(dirs, s.n, svg, 0, s.quiet) : 0;
     for (int k = 0; k < s.n; k++) { free(dirs[k]); free(avs[k]); }
     free(dirs); free(avs); free(svg); free(dir);
     sweep_free(&s);

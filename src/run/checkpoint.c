@@ -61,7 +61,10 @@ int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState 
         optim_scalars_text(o, scalars, sizeof scalars);
         optim_rng_text(o, stream, sizeof stream);
     }
-    StMeta meta[16] = {
+    StrBuf noise;
+    sb_init(&noise);
+    sb_printf(&noise, "%.17g %.17g", s->noise.g2, s->noise.tr);
+    StMeta meta[17] = {
         {"format", FORMAT}, {"config", config.s}, {"step", num[0].s}, {"samples", num[1].s},
         {"sampler", num[2].s}, {"dropout_rng", num[3].s}, {"best_val_loss", num[4].s},
         {"best_step", num[5].s}, {"train_seconds", num[6].s}, {"optimizer", (char *)c->opt},
@@ -71,11 +74,13 @@ int ckpt_save(const char *path, const Net *n, const Config *c, const TrainState 
     int n_meta = 14;
     if (scalars[0]) meta[n_meta++] = (StMeta){"optimizer_scalars", scalars};
     if (stream[0]) meta[n_meta++] = (StMeta){"optimizer_rng", stream};
+    if (c->log_noise) meta[n_meta++] = (StMeta){"noise_ema", noise.s};   /* only runs that keep it */
     int rc = st_write(path, t, count, meta, n_meta, err);
     free(t);
     free(names);
     sb_free(&config);
     for (int i = 0; i < 10; i++) sb_free(&num[i]);
+    sb_free(&noise);
     return rc;
 }
 
@@ -289,6 +294,13 @@ static int parse_seconds(const char *text, double *out) {
     return end != text && !*end && isfinite(*out) && *out >= 0 ? 0 : -1;
 }
 
+/* a finite number (the noise averages, which may be negative) */
+static int parse_finite(const char *text, double *out) {
+    char *end;
+    *out = strtod(text, &end);
+    return end != text && !*end && isfinite(*out) ? 0 : -1;
+}
+
 /* lowest validation loss: a loss is never negative; inf until the first evaluation */
 static int parse_loss(const char *text, double *out) {
     char *end;
@@ -336,5 +348,10 @@ int ckpt_load_state(const StFile *f, TrainState *s, Optim *o, const char *path, 
         strcmp(stopped, "overfit"))
         BAD("stopped", "is not one of '', completed, early-stop, overfit");
     if (stopped) snprintf(s->stopped, sizeof s->stopped, "%s", stopped);
+    const char *noise = st_meta_get(f, "noise_ema");
+    s->noise.g2 = s->noise.tr = 0;
+    if (noise && (split_words(noise, buf, sizeof buf, w, 2) != 0 || parse_finite(w[0], &s->noise.g2) != 0 ||
+                  parse_finite(w[1], &s->noise.tr) != 0))
+        BAD("noise_ema", "is not '<|G|^2 average> <tr(Sigma) average>' (finite numbers)");
     return load_optimizer(f, o, path, err);
 }

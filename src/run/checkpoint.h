@@ -16,6 +16,7 @@
  *   train_seconds   time spent in training steps so far
  *   skipped         updates skipped for a non-finite gradient (--skip-nonfinite)
  *   bad_evals       evaluations without improvement since the best (--early-stop)
+ *   noise_ema       "<|G|^2 average> <tr(Sigma) average>" (--log-noise)
  *   optimizer       the optimizer's name
  *   optimizer_scalars, optimizer_rng   the running scalars ("name=value ...") and random
  *                   stream of optimizers that keep them (lbfgs, sf-*, sophia: optim/closure.h)
@@ -34,6 +35,7 @@
 
 #include "data/sampler.h"
 #include "formats/safetensors.h"
+#include "instruments/noise.h"
 #include "nn/net.h"
 #include "optim/optim.h"
 #include "run/config.h"
@@ -52,6 +54,7 @@ typedef struct {
     char stopped[16];       /* why the run ended at this state ("" while it runs on) */
     const StTensor *extra;  /* more tensors to write (weight averaging's raw.<name>), or NULL */
     int n_extra;
+    NoiseEma noise;         /* --log-noise: the averages of |G|^2 and tr(Sigma) */
 } TrainState;
 
 /* Writes (atomically) the model, config, state and, when o is not NULL, the optimizer. */

@@ -55,10 +55,12 @@ typedef struct {
     long epochs, steps, eval_every, log_every, ckpt_every, keep, early_stop, overfit;
     double min_delta;
     int skip_nonfinite, log_layers;
+    long log_curvature, examples, probes, lanczos_iter, grid; int log_noise, trace; double tol, span, condition, within; char from[PATH_LEN], to[PATH_LEN], dirs[8], fn[16], start[64];
     char plot_scale[8];
     char denormals[8];
     char precision[8];
     long threads, seed;
+    double mpi_timeout;
     /* run directory */
     char run[256], runs_dir[PATH_LEN], resume[PATH_LEN], init[PATH_LEN];
     int force, quiet;

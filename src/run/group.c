@@ -1,5 +1,7 @@
 /* group.c: passes over the step's group of examples, see group.h. */
 #include "run/group.h"
+#include "run/dist.h"
+#include "run/instruments_hook.h"
 #include "optim/clip.h"
 #include "util/util.h"
 
@@ -24,7 +26,7 @@ void group_sample_labels(const float *z, int rows, int classes, Rng *rng, int *l
     }
 }
 
-GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
+GroupPass group_pass(Trainer *t, int count, Rng *sample_rng, int step_pass) {
     Net *n = &t->net;
     GroupPass p = {0, 0, 0};
     Node *loss = &n->nodes[n->n_nodes - 1];
@@ -35,8 +37,9 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
     n->update_stats = !sample_rng;
     n->reuse_mask = 0;
     n->loss_scale = 1.0f / (float)count;
-    for (int start = 0; start < count; start += n->capacity) {
-        int rows = count - start < n->capacity ? count - start : n->capacity;
+    int local = t->group_local;   /* this rank's examples of the group (dist.h) */
+    for (int start = 0; start < local; start += n->capacity) {
+        int rows = local - start < n->capacity ? local - start : n->capacity;
         p.last_rows = rows;
         dataset_gather(&t->train, t->group_idx + start, rows, net_input(n), t->labels);
         n->labels = sample_rng ? NULL : t->labels;
@@ -48,7 +51,9 @@ GroupPass group_pass(Trainer *t, int count, Rng *sample_rng) {
         p.loss_sum += n->loss_sum;
         p.correct += n->correct;
         net_backward(n, rows);
+        if (step_pass) instruments_after_backward(t, rows);
     }
+    dist_group_sum(t, &p.loss_sum, &p.correct);
     loss->arg = smoothing;
     n->update_stats = 1;
     t->group_n = count;
@@ -66,7 +71,7 @@ static void nonfinite(const Trainer *t, const char *what) {
  * weights */
 static double closure_loss_grad(void *ctx) {
     Trainer *t = ctx;
-    GroupPass p = group_pass(t, t->group_n, NULL);
+    GroupPass p = group_pass(t, t->group_n, NULL, 0);
     double loss = p.loss_sum / t->group_n;
     if (!isfinite(loss) || !isfinite(grad_global_norm(t->net.grads, t->net.n_params)))
         nonfinite(t, "an evaluation at new weights");
@@ -78,7 +83,7 @@ static double closure_loss_grad(void *ctx) {
 static void closure_sampled_grad(void *ctx, Rng *rng) {
     Trainer *t = ctx;
     Net *n = &t->net;
-    group_pass(t, t->group_n, rng);
+    group_pass(t, t->group_n, rng, 0);
     double norm = grad_global_norm(n->grads, n->n_params);
     if (!isfinite(norm)) nonfinite(t, "the curvature estimate");
     if (t->c.clip_value > 0) {
@@ -110,6 +115,10 @@ void group_check_options(const Config *c) {
               !strcmp(c->inner, "lbfgs") ? "moves the weights through many evaluations of its own"
               : !strcmp(c->inner, "sophia") ? "needs a curvature estimate between steps"
               : "evaluates at weights of its own (x)");
+    if (!strcmp(c->opt, "sophia") && dist_size() > 1)
+        fatal(EXIT_USAGE, "--opt sophia: not under more than one MPI rank: its labels drawn from "
+              "the model's softmax come from one stream in the group's order, which ranks holding "
+              "pieces of the group would each advance differently");
     if (!strcmp(c->opt, "sophia") && strcmp(c->loss, "ce") != 0)
         fatal(EXIT_USAGE, "--loss: --opt sophia draws labels from the model's softmax for its "
               "curvature estimate: it needs --loss ce");

@@ -1,5 +1,7 @@
 /* loop.c: the training loop and the end of a run, see loop.h. */
 #include "run/loop.h"
+#include "run/dist.h"
+#include "run/instruments_hook.h"
 #include "run/recover.h"
 #include "run/rundir.h"
 #include "run/runplot.h"
@@ -13,6 +15,7 @@
 
 /* The model, config and state; with_optimizer for files a run can resume from. */
 static void save_checkpoint(Run *run, const char *file, int with_optimizer) {
+    if (!dist_is_root()) return;   /* rank 0 writes the run directory */
     Trainer *t = &run->t;
     runlog_flush(&run->log);
     char path[RUN_DIR_LEN + 64], err[ERR_LEN];
@@ -48,10 +51,12 @@ static void install_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    dist_watch_signal(&stop_signal);
 }
 
 /* ---- --keep N: periodic copies step-NNNNNNNN.safetensors, the N newest kept. */
 static void keep_checkpoint(Run *run) {
+    if (!dist_is_root()) return;
     char name[64];
     snprintf(name, sizeof name, RUN_STEP_FORMAT, run->t.st.step);
     save_checkpoint(run, name, 1);
@@ -81,11 +86,15 @@ static void restore_best(Run *run) {
     char path[RUN_DIR_LEN + 32], err[ERR_LEN];
     rundir_path(run->log.dir, RUN_BEST, path, sizeof path);
     StFile f;
-    if (st_read(path, &f, err) != 0 || ckpt_load_model(&f, &run->t.net, path, err) != 0)
-        fatal(EXIT_FAIL, "%s", err);
-    averaging_load(&run->t, &f, path, 1);
+    if (dist_is_root()) {   /* then sent to the other ranks, which may not see the file yet */
+        if (st_read(path, &f, err) != 0 || ckpt_load_model(&f, &run->t.net, path, err) != 0)
+            fatal(EXIT_FAIL, "%s", err);
+        averaging_load(&run->t, &f, path, 1);
+        st_free(&f);
+    }
+    dist_bcast_model(&run->t.net);
+    dist_bcast_averaging(&run->t.avg, run->t.net.n_params);
     averaging_finish(&run->t);
-    st_free(&f);
     run->kept_step = run->t.st.best_step;
 }
 
@@ -113,12 +122,13 @@ void run_loop(Run *run) {
     StrBuf extra;
     sb_init(&extra);
     if (t->c.log_layers) layer_columns(&t->net, &extra);
+    instruments_open(run, &extra);
     if (runlog_open(&run->log, &t->c, run->t.c.resume[0] ? t->st.step : -1, extra.s, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
     run->saved_step = t->st.step;   /* a resumed run: the checkpoint it starts from */
     if (!t->c.resume[0]) {   /* the initial state: the run directory can be resumed from the start */
         save_checkpoint(run, RUN_LAST, 1);
-        if (rundir_publish(run->log.dir, &t->c, err) != 0) fatal(EXIT_FAIL, "%s", err);
+        if (dist_is_root() && rundir_publish(run->log.dir, &t->c, err) != 0) fatal(EXIT_FAIL, "%s", err);
     }
     sb_free(&extra);
     if (t->c.log_layers || t->c.overfit) run->prev_params = xalloc_floats((size_t)t->net.n_params);
@@ -152,6 +162,7 @@ void run_loop(Run *run) {
         if (step == 1) overfit_check_initial_loss(run, r.loss);
         if (run->prev_params)
             run->n_layers = diagnose_layers(&t->net, run->prev_params, r.last_rows, run->layers);
+        int measured = instruments_step(run, &r);
         double epoch = (double)t->st.samples / t->train.n;
         double sps = t->st.train_seconds > 0 ? t->st.samples / t->st.train_seconds : 0;
         int evaluated = eval_due(t) && t->val.n > 0;
@@ -161,15 +172,16 @@ void run_loop(Run *run) {
         int early = evaluated && t->c.early_stop > 0 && t->st.bad_evals >= t->c.early_stop;
         int last = step == t->total_steps || early || run->overfit_done;
         /* an interrupted run logs no extra row: resumed, its log must equal an uninterrupted one */
-        if (evaluated || step % t->c.log_every == 0 || last) {
+        if (evaluated || measured || step % t->c.log_every == 0 || last) {
             LogRow row = {step, epoch, r.lr, r.loss, r.acc, r.grad_norm, va.loss, va.acc, sps, t->st.skipped};
-            runlog_row(&run->log, &row, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0);
+            runlog_row(&run->log, &row, extra_values, instruments_values(run, extra_values, t->c.log_layers ? layer_values(run, extra_values) : 0));
         }
         snprintf(t->st.stopped, sizeof t->st.stopped, "%s",
                  !last ? "" : early ? "early-stop" : run->overfit_done ? "overfit" : "completed");
-        if ((t->c.ckpt_every > 0 && step % t->c.ckpt_every == 0) || last || stop_signal) {
+        if ((t->c.ckpt_every > 0 && step % t->c.ckpt_every == 0) || last || dist_stop(stop_signal)) {
+            dist_check_weights(&t->net, step);
             save_checkpoint(run, RUN_LAST, 1);
-            if (t->c.keep > 0 && !last && !stop_signal) keep_checkpoint(run);
+            if (t->c.keep > 0 && !last && !dist_stop(stop_signal)) keep_checkpoint(run);
         }
         progress_update(&run->log, step, t->total_steps, epoch, r.lr, r.loss, sps);
         if (early) {
@@ -180,9 +192,9 @@ void run_loop(Run *run) {
             break;
         }
         if (run->overfit_done) { run->stopped = "overfit"; break; }
-        if (stop_signal && !last) { run->stopped = "interrupted"; break; }   /* at the last step: done */
+        if (dist_stop(stop_signal) && !last) { run->stopped = "interrupted"; break; }   /* at the last step: done */
     }
-    run->signal = !strcmp(run->stopped, "interrupted") ? stop_signal : 0;
+    run->signal = !strcmp(run->stopped, "interrupted") ? dist_stop(stop_signal) : 0;
     free(extra_values);
 }
 
@@ -233,8 +245,9 @@ int run_finish(Run *run, double wall_start) {
     averaging_summary(t, &s);
     char title[256];
     run_title(&t->c, title, sizeof title);
-    int plotted = runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) == 0;
+    int plotted = !dist_is_root() || runplot_write(run->log.dir, title, !strcmp(t->c.plot_scale, "log"), err) == 0;
     if (!plotted) warn("%s", err);
+    instruments_finish(run);
     print_report(run, tr, va, te);
     averaging_print(&s);
     runlog_summary(&run->log, &s);   /* last: a final summary.json means the run's files are all there */
@@ -242,7 +255,7 @@ int run_finish(Run *run, double wall_start) {
     if (t->c.overfit && overfit_verdict(run, run->overfit_done ? run->overfit_loss : tr.loss) != 0)
         rc = EXIT_FAIL;
     if (run->signal) {
-        fprintf(stderr, "train: interrupted at step %ld: state saved; continue with: ./train --resume %s\n",
+        if (dist_is_root()) fprintf(stderr, "train: interrupted at step %ld: state saved; continue with: ./train --resume %s\n",
                 t->st.step, run->log.dir);
         rc = 128 + run->signal;
     }

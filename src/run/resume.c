@@ -1,5 +1,6 @@
 /* resume.c: reading a run back, see resume.h. */
 #include "run/resume.h"
+#include "run/dist.h"
 #include "run/recover.h"
 #include "run/resolve.h"
 #include "run/runlock.h"
@@ -15,7 +16,8 @@ void resume_open(Resume *r, Config *c, int argc, char **argv) {
         int e = path_lookup_error(c->resume);   /* a symlink loop is not a missing directory */
         fatal(EXIT_USAGE, "--resume: %s: %s", c->resume, e ? strerror(e) : "no such run directory");
     }
-    if (runlock_hold(c->resume, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    /* rank 0 alone holds the lock and repairs the directory; every rank reads the checkpoint */
+    if (dist_is_root() && runlock_hold(c->resume, err) != 0) fatal(EXIT_FAIL, "%s", err);
     if (st_read(r->path, &r->file, err) != 0) fatal(EXIT_FAIL, "%s", err);
     r->open = 1;
     Config stored, now;
@@ -54,7 +56,8 @@ void resume_apply(Resume *r, Trainer *t) {
               r->path, st->samples, st->step, group);
     trainer_restore_rng(t);
     int ended = st->step >= t->total_steps || !strcmp(st->stopped, "early-stop") || !strcmp(st->stopped, "overfit");
-    if (ended && !recover_summary_final(t->c.resume, st->step)) {
+    int summary_final = dist_root_int(dist_is_root() && recover_summary_final(t->c.resume, st->step));
+    if (ended && !summary_final) {
         /* the run ended but its summary was not written: only the final evaluation is redone */
         if (!st->stopped[0]) snprintf(st->stopped, sizeof st->stopped, "completed");
         t->total_steps = st->step;
@@ -62,7 +65,7 @@ void resume_apply(Resume *r, Trainer *t) {
         fatal(EXIT_USAGE, "--resume: the run has done %ld of %ld steps already (give more --steps "
               "or --epochs)", st->step, t->total_steps);
     }
-    if (recover_log(t->c.resume, st, err) != 0) fatal(EXIT_FAIL, "%s", err);
+    if (dist_is_root() && recover_log(t->c.resume, st, err) != 0) fatal(EXIT_FAIL, "%s", err);
 }
 
 void resume_close(Resume *r) {

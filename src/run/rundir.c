@@ -1,5 +1,6 @@
 /* rundir.c: creating, naming and tidying a run's directory, see rundir.h. */
 #include "run/rundir.h"
+#include "run/dist.h"
 #include "run/runlock.h"
 #include "util/fsio.h"
 #include "util/util.h"
@@ -84,6 +85,7 @@ static int is_empty_dir(const char *dir) {
 }
 
 int rundir_check_new(const Config *c, char *err) {
+    if (!dist_is_root()) return 0;   /* rank 0 may have made it already */
     char dir[RUN_DIR_LEN];
     snprintf(dir, sizeof dir, "%s/%s", c->runs_dir, c->run);
     if (!is_dir(dir) || is_empty_dir(dir)) return 0;

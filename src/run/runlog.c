@@ -1,5 +1,6 @@
 /* runlog.c: log.csv, the progress display and summary.json. */
 #include "run/runlog.h"
+#include "run/dist.h"
 #include "run/rundir.h"
 #include "util/fsio.h"
 #include "util/util.h"
@@ -47,7 +48,7 @@ void runlog_init(RunLog *r, const Config *c) {
     memset(r, 0, sizeof *r);
     r->fd = -1;
     r->base_step = -1;
-    r->quiet = c->quiet;
+    r->quiet = c->quiet || !dist_is_root();   /* one progress display for all ranks */
     r->tty = isatty(2);
     r->start = now_seconds();
 }
@@ -61,6 +62,12 @@ int runlog_open(RunLog *r, const Config *c, long resume_step, const char *extra_
     runlog_init(r, c);
     sb_init(&r->pending);
     int rc = 0;
+    if (!dist_is_root()) {   /* rank 0 writes the run directory; the others only name it */
+        if (resume_step >= 0) snprintf(r->dir, sizeof r->dir, "%s", c->resume);
+        else snprintf(r->dir, sizeof r->dir, "%s/%s", c->runs_dir, c->run);
+        sb_free(&header);
+        return 0;
+    }
     if (resume_step >= 0) {
         snprintf(r->dir, sizeof r->dir, "%s", c->resume);
         rundir_path(r->dir, RUN_LOG, csv, sizeof csv);
@@ -87,6 +94,7 @@ static void cell(StrBuf *b, const char *fmt, double v) {
 }
 
 void runlog_row(RunLog *r, const LogRow *row, const double *extra, int n_extra) {
+    if (r->fd < 0) return;   /* not rank 0 */
     StrBuf *b = &r->pending;
     sb_printf(b, "%ld,%.4f,%.9g", row->step, row->epoch, row->lr);
     cell(b, "%.9g", row->loss);
@@ -107,7 +115,7 @@ void runlog_flush(RunLog *r) {
 }
 
 void runlog_close(RunLog *r) {
-    if (r->fd < 0) return;
+    if (r->fd < 0) { sb_free(&r->pending); return; }   /* not rank 0, or closed */
     runlog_flush(r);
     char path[sizeof r->dir + 32];
     rundir_path(r->dir, RUN_LOG, path, sizeof path);
@@ -141,8 +149,8 @@ void progress_update(RunLog *r, long step, long total, double epoch, double lr, 
     char eta[32];
     format_duration(eta, sizeof eta, done > 0 ? elapsed / done * (total - step) : NAN);
     char line[256];
-    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s | ETA %s",
-             step, total, epoch, lr, loss, samples_per_s, eta);
+    snprintf(line, sizeof line, "step %ld/%ld | epoch %.2f | lr %.3g | loss %.4f | %.0f samples/s%s | ETA %s",
+             step, total, epoch, lr, loss, samples_per_s, dist_ranks_note(), eta);
     if (r->tty) {
         char bar[21];
         int filled = total > 0 ? (int)(20 * step / total) : 20;
@@ -167,6 +175,7 @@ void progress_message(RunLog *r, const char *fmt, ...) {
 }
 
 void runlog_summary(const RunLog *r, const Summary *s) {
+    if (!dist_is_root()) return;
     char path[RUN_DIR_LEN + 32];
     rundir_path(r->dir, RUN_SUMMARY, path, sizeof path);
     StrBuf b;

@@ -4,6 +4,7 @@
  * tensors, the schedule and the sampler. Every buffer is allocated here, before step 1. */
 #include "run/trainer.h"
 #include "kernels/kernels.h"
+#include "run/dist.h"
 #include "nn/layers.h"
 #include "nn/model.h"
 #include "run/datainfo.h"
@@ -55,6 +56,7 @@ static void check_batch_statistics(const Trainer *t, long batch) {
     long smallest = batch;
     if (group % batch) smallest = group % batch;
     if (tail && tail % batch && tail % batch < smallest) smallest = tail % batch;
+    smallest = dist_smallest_piece(smallest);   /* the piece of it one rank normalises */
     if (smallest < 2)
         fatal(EXIT_USAGE, "--norm batch: some training micro-batches would hold a single example "
               "(batch %ld, %ld examples), which has no batch statistics; change --batch, --accum or "
@@ -88,6 +90,7 @@ static void build_network(Trainer *t, SetupKind kind, const StFile *weights, con
     int capacity = EVAL_CHUNK;
     if (kind == SETUP_TRAIN) {
         long batch = c->batch == BATCH_FULL ? t->train.n : c->batch;
+        dist_check_batch(batch, c->batch == BATCH_FULL);
         /* BatchNorm normalises over a micro-batch: it must go through in one piece */
         if (model_spec_has(&spec, LAYER_BATCHNORM)) {
             check_batch_statistics(t, batch);
@@ -95,6 +98,7 @@ static void build_network(Trainer *t, SetupKind kind, const StFile *weights, con
         } else {
             capacity = (int)(batch < MAX_CHUNK ? batch : MAX_CHUNK);
         }
+        capacity = (int)dist_shard_rows(capacity);   /* rows of this rank's piece */
     }
     /* before anything of the network is allocated: it fits in memory, the file holds it */
     if (memguard_check(&t->net, capacity, &t->c, kind == SETUP_TRAIN, data_bytes(&t->train_all) +
@@ -129,7 +133,7 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
                    const char *weights_path) {
     memset(t, 0, sizeof *t);
     t->c = *c;
-    kernels_set_threads((int)c->threads);
+    kernels_set_threads(dist_configure(c));
     kernels_set_denormals(!strcmp(c->denormals, "flush"));
     int bf16 = trainer_precision_bf16(c);
     load_data(t, kind);
@@ -148,6 +152,7 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
     st_free(&init);
     t->st.best_val_loss = INFINITY;
     t->st.best_step = -1;
+    dist_setup(t);
     if (kind == SETUP_EVAL) return;
     t->training = 1;
     setup_optimizer(t);

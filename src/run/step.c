@@ -3,24 +3,25 @@
  *   for each micro-batch: gather + normalise, forward (loss included), backward
  *     (every gradient accumulates into the flat buffer; the loss gradient is scaled by
  *      1 / group size, so the step sees the mean over all examples of the group): group.h
+ *   on several MPI ranks: each takes its piece of every micro-batch, and the gradients and
+ *     figures are summed over the ranks before clipping (dist.h)
  *   global gradient norm; clip (value, then norm); optimizer update */
 #include "run/trainer.h"
 #include "optim/clip.h"
+#include "run/dist.h"
 #include "run/group.h"
 
 #include <math.h>
 
-StepResult trainer_step(Trainer *t, double lr, double momentum) {
+/* The step on this rank's examples of the group of `count` (all of them on one rank). */
+static StepResult step_group(Trainer *t, int count, double lr, double momentum) {
     StepResult r;
     Net *n = &t->net;
-    int count = sampler_next(&t->sampler, t->group_idx);
-    GroupPass pass = group_pass(t, count, NULL);
-    double loss_sum = pass.loss_sum;
-    long correct = pass.correct;
+    GroupPass pass = group_pass(t, count, NULL, 1);
     r.last_rows = pass.last_rows;
     r.n = count;
-    r.loss = loss_sum / count;
-    r.acc = (double)correct / count;
+    r.loss = pass.loss_sum / count;
+    r.acc = (double)pass.correct / count;
     r.lr = lr;
     r.grad_norm = grad_global_norm(n->grads, n->n_params);
     if (!isfinite(r.loss) || !isfinite(r.grad_norm)) return r;
@@ -36,6 +37,14 @@ StepResult trainer_step(Trainer *t, double lr, double momentum) {
     t->st.step++;
     t->st.samples += count;
     averaging_update(t);
+    return r;
+}
+
+StepResult trainer_step(Trainer *t, double lr, double momentum) {
+    int count = sampler_next(&t->sampler, t->group_idx);
+    t->group_local = dist_step_begin(t, count);
+    StepResult r = step_group(t, count, lr, momentum);
+    dist_step_end(t);
     return r;
 }
 

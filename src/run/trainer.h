@@ -29,8 +29,10 @@ typedef struct Trainer {
     TrainState st;               /* step, samples, RNG states, best, timings */
     int training;                /* set up for training (optimizer, sampler) */
     int group_n;                 /* examples in the current step's group (group.h) */
+    int group_local;             /* how many of them this rank computes (dist.h; all on one) */
     OptimClosure closure;        /* the optimizer's re-evaluations of that group (group.h) */
     Averaging avg;               /* --ema, --swa-start, schedule-free's x (averaging.h) */
+    struct InstrumentsHook *instruments;   /* --log-curvature, --log-noise (instruments_hook.h) */
 } Trainer;
 
 typedef struct {

@@ -9,9 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+static int my_rank;   /* util_set_rank */
+
+void util_set_rank(int rank) { my_rank = rank; }
+
 /* One line "train: <message>" on stderr. */
 static void say(const char *fmt, va_list ap) {
     fputs("train: ", stderr);
+    if (my_rank > 0) fprintf(stderr, "rank %d: ", my_rank);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }
@@ -19,12 +24,16 @@ static void say(const char *fmt, va_list ap) {
 void fatal(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    /* a usage error is the same on every rank and rank 0 reports it (mpirun then ends this
+     * rank); one that only this rank met is reported after a pause */
+    if (my_rank > 0 && code == EXIT_USAGE) sleep(2);
     say(fmt, ap);
     va_end(ap);
     exit(code);
 }
 
 void warn(const char *fmt, ...) {
+    if (my_rank > 0) return;
     va_list ap;
     va_start(ap, fmt);
     say(fmt, ap);

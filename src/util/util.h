@@ -15,6 +15,10 @@
 #define EXIT_FAIL 1   /* runtime failure: bad file, numerical fault, I/O error */
 #define EXIT_USAGE 2  /* bad flag or value, detected before any work */
 
+/* The process's rank in an MPI job (run/dist.c sets it; 0 otherwise). Above rank 0, errors
+ * read "train: rank N: ...", warnings are left to rank 0, and a usage error (the same on
+ * every rank) waits 2 s for rank 0 to report it and end the job before saying it. */
+void util_set_rank(int rank);
 /* Prints "train: <formatted>\n" to stderr and exits with code. */
 void fatal(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /* Prints "train: <formatted>\n" to stderr (a warning; the run goes on). */
