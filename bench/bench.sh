@@ -85,11 +85,11 @@ torch_best() {   # torch_best JOB: "SAMPLES/S SETTING" of PyTorch's fastest sett
 }
 settings=""
 printf "%-30s %12s %9s %8s %9s %12s %7s\n" job samples/s GFLOP/s "% peak" "RSS MB" "PyTorch s/s" ratio
-report() {   # report LABEL RUN SIZES TORCH_JOB: one table row from a finished run
+report() {   # report LABEL RUN SIZES TORCH_JOB [PEAK]: one table row from a finished run
     label=$1; name=$2; sizes=$3
     sps=$(num "$name" samples_per_s); rss=$(num "$name" peak_rss_mb)
     gf=$(awk -v s="$sps" -v f="$(flops "$sizes")" 'BEGIN { printf "%.1f", s * f / 1e9 }')
-    pct=$(awk -v g="$gf" -v p="$best_peak" 'BEGIN { printf "%.0f%%", 100 * g / p }')
+    pct=$(awk -v g="$gf" -v p="${5:-$best_peak}" 'BEGIN { printf "%.0f%%", 100 * g / p }')
     best=$(torch_best "$4"); tsps=${best%% *}; ratio="-"
     if [ "$tsps" != "-" ]; then
         ratio=$(awk -v a="$sps" -v b="$tsps" 'BEGIN { printf "%.2fx", a / b }')
@@ -98,19 +98,26 @@ report() {   # report LABEL RUN SIZES TORCH_JOB: one table row from a finished r
     fi
     printf "%-30s %12.0f %9s %8s %9.1f %12s %7s\n" "$label" "$sps" "$gf" "$pct" "$rss" "$tsps" "$ratio"
 }
-# bench_job LABEL SIZES BATCH STEPS TORCH_JOB: AdamW at a constant rate, batches drawn at
-# random; the faster of two runs (each PyTorch setting gets the faster of two timed halves)
-bench_job() {
+# bench_job LABEL SIZES BATCH STEPS TORCH_JOB [FLAGS...]: AdamW at a constant rate, batches drawn at
+# random; the faster of two runs (each PyTorch setting gets the faster of two timed halves).
+# % peak is of the sgemm peak, for bf16 rows of the sgemm_bf16 peak.
+bench_job() {   # (FLAGS... after TORCH_JOB go to the runs)
+    label=$1; sizes=$2; batch=$3; steps=$4; tjob=$5; shift 5
     for i in 1 2; do
-        run "$1-$i" --model "$2" --batch "$3" --opt adamw --schedule constant --steps "$4" \
-            --val 0 --eval-every 0 --ckpt-every 0 --log-every 1000 --sample replace
+        run "$label-$i" --model "$sizes" --batch "$batch" --opt adamw --schedule constant \
+            --steps "$steps" --val 0 --eval-every 0 --ckpt-every 0 --log-every 1000 --sample replace "$@"
     done
-    faster=$(awk -v a="$(num "$1-1" samples_per_s)" -v b="$(num "$1-2" samples_per_s)" \
+    peak_of_row=$best_peak
+    case "$*" in *bf16*) peak_of_row=$bf16_peak ;; esac
+    faster=$(awk -v a="$(num "$label-1" samples_per_s)" -v b="$(num "$label-2" samples_per_s)" \
         'BEGIN { print (a >= b ? 1 : 2) }')
-    report "$1" "$1-$faster" "$2" "$5"
+    report "$label" "$label-$faster" "$sizes" "$tjob" "$peak_of_row"
 }
 bench_job "B1 784-256-256-10 b64" 784-256-256-10 64 3000 B1
 bench_job "B2 784-1024-1024-10 b128" 784-1024-1024-10 128 600 B2
+# the same jobs with --precision bf16, against PyTorch's best under bf16 autocast
+bench_job "B1 bf16" 784-256-256-10 64 3000 B1bf16 --precision bf16
+bench_job "B2 bf16" 784-1024-1024-10 128 600 B2bf16 --precision bf16
 # time to 98% test accuracy, process start to exit (loading, training and the final
 # evaluations included), with the recipe documented in the README; its row compares the
 # training rate with PyTorch's on the same model and batch
@@ -136,9 +143,20 @@ run default-noise --epochs 1 --ckpt-every 0 --log-noise
 echo "--log-noise on the default run: $(num default-noise samples_per_s | cut -d. -f1) samples/s against $(num default samples_per_s | cut -d. -f1) without"
 sh bench/mpi.sh
 
-# bf16: the GEMMs of one training step alone (train's Linear layers do not use them yet),
-# against the same products in float; and PyTorch's CPU autocast for the same training jobs
+# bf16: the training rows against our float rows and PyTorch's best float and bf16 autocast;
+# the default recipe's test accuracy in both precisions; the GEMMs of one step alone
 echo
+bf16_kernel=$("$out/gemm_peak" paths | sed 's/.*bf16 //')
+faster_of() { for i in 1 2; do num "$1-$i" samples_per_s; done | sort -g | tail -n 1; }
+for j in "B1 784-256-256-10 b64" "B2 784-1024-1024-10 b128"; do
+    f=$(faster_of "$j"); j=${j%% *}; b=$(faster_of "$j bf16")
+    tf=$(torch_best "$j"); tb=$(torch_best "${j}bf16")
+    echo "$j --precision bf16 ($bf16_kernel kernel): $(printf %.0f "$b") samples/s = $(awk -v a="$b" -v c="$f" 'BEGIN { printf "%.2fx", a / c }') our float" \
+        "$( [ "${tf%% *}" != - ] && awk -v a="$b" -v c="${tf%% *}" -v d="${tb%% *}" 'BEGIN { printf "= %.2fx PyTorch'"'"'s best float, %.2fx its best bf16 autocast", a / c, a / d }')"
+done
+for p in fp32 bf16; do run "default-$p" --precision "$p" --ckpt-every 0; done
+echo "default recipe (10 epochs), test accuracy: fp32 $(num default-fp32 test_acc), bf16 $(num default-bf16 test_acc)" \
+    "($(awk -v a="$(num default-fp32 test_acc)" -v b="$(num default-bf16 test_acc)" 'BEGIN { printf "%+.2f", 100 * (b - a) }') points)"
 echo "bf16 GEMMs, one training step's products alone, $threads threads (gemm_layers):"
 for job in "B1 784-256-256-10 64" "B2 784-1024-1024-10 128"; do
     set -- $job
@@ -147,8 +165,8 @@ for job in "B1 784-256-256-10 64" "B2 784-1024-1024-10 128"; do
     echo "$1 $f $b" | awk '{ printf "  %s: float %.0f us (%.0f GFLOP/s), bf16 %.0f us (%.0f GFLOP/s): %.2fx\n", $1, $2, $3, $4, $5, $2 / $4 }'
 done
 echo "Linear and ReLU ops of one step, kernels alone, $threads threads (gemm_layers fused): as" \
-    "separate calls, as the trainer makes them now, and through gemm_run (bias and ReLU in the" \
-    "product's epilogue, the backward pair in one call; not yet called by the trainer):"
+    "separate calls, and through gemm_run with bias and ReLU in the product's epilogue and the" \
+    "backward pair in one call (the trainer's Linear layers fuse the bias and the pair, not the ReLU):"
 for job in "B1 784-256-256-10 64" "B2 784-1024-1024-10 128"; do
     set -- $job
     "$out/gemm_layers" "$2" "$3" "$threads" fused | awk -v j="$1" '{ printf "  %s: separate %.0f us, fused %.0f us: %.2fx\n", j, $2, $4, $2 / $4 }'

@@ -1,6 +1,7 @@
 /* --precision bf16: the Linear layer's forward and backward products against the naive bf16
  * reference (inputs rounded to nearest even, float sums) on every bf16 path this CPU has, the
- * paths bit for bit against each other, float bias and bias gradient; then whole runs: a
+ * paths bit for bit against each other, float bias and bias gradient, Hessian-vector products
+ * of the float network; then whole runs: a
  * bf16 run learns as a float one does, resumes bit for bit, keeps its precision on resume
  * and in eval, and the flag is refused where it would do nothing. */
 #include "test.h"
@@ -8,6 +9,7 @@
 #define RUNS "tests/tmp/precision"
 #include "e2e.h"
 #include "gemm_check.h"
+#include "nn/hvp.h"
 #include "nn/layers.h"
 #include "nn/model.h"
 
@@ -111,6 +113,27 @@ static void test_linear_paths_agree(void) {
     net_free(&f);
 }
 
+/* A Hessian-vector product is the float network's whatever the precision (the curvature
+ * instruments of a bf16 run measure the float loss at its float master weights). */
+static void test_hvp_is_float(void) {
+    Net n;
+    linear_pass(&n, 1);
+    Hvp h;
+    hvp_init(&h, &n);
+    float *v = xalloc_floats((size_t)n.n_params), *hv16 = xcalloc((size_t)n.n_params, sizeof(float));
+    float *hv32 = xcalloc((size_t)n.n_params, sizeof(float));
+    rng_state = 5;
+    fill(v, (size_t)n.n_params);
+    hvp_rows(&h, v, hv16, ROWS);
+    CHECK(n.bf16 == 1);
+    n.bf16 = 0;
+    hvp_rows(&h, v, hv32, ROWS);
+    CHECK(memcmp(hv16, hv32, sizeof(float) * (size_t)n.n_params) == 0);
+    free(v), free(hv16), free(hv32);
+    hvp_free(&h);
+    net_free(&n);
+}
+
 /* One epoch of the default recipe in each precision: bf16 learns as float does. The bound
  * (0.3 points of test accuracy) is looser than the full recipe's 0.15 (make bench measures
  * that one), as one epoch is noisier; the weights must differ, or bf16 did nothing. */
@@ -200,6 +223,7 @@ int main(void) {
     RUN(test_linear_generic);
     RUN(test_linear_paths_agree);
     RUN(test_check_accepts_named_paths);
+    RUN(test_hvp_is_float);
     RUN(test_bf16_learns_as_fp32);
     RUN(test_bf16_resume_exact);
     RUN(test_bf16_kept);

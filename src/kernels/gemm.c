@@ -172,9 +172,8 @@ int kernels_bf16_check(char *err, size_t len) {
     if (set_current(&bf16_set) != &gemm_path_generic_bf16 ||
         atomic_load_explicit(&bf16_set.named, memory_order_relaxed))
         return 0;
-    snprintf(err, len, "this CPU has no AVX512-BF16 (or AMX) instructions, which bf16 training "
-             "needs to be fast (AMX tiles are not implemented); use --precision fp32, or "
-             "TRAIN_KERNEL_BF16=generic for the exact but slow portable emulation");
+    snprintf(err, len, "this CPU has no AVX512-BF16 (or AMX) instructions; use --precision "
+             "fp32, or TRAIN_KERNEL_BF16=generic for the exact but slow portable emulation");
     return -1;
 }
 
