@@ -2,9 +2,10 @@
 # bench/mpi.sh (part of make bench): data-parallel training on this machine's cores. For each
 # job, samples/s of one process with 2 threads (./train --threads 2), one MPI rank and two
 # MPI ranks with one thread each (build-mpi/train under mpirun, which binds each rank to a
-# core), the same global batch, AdamW, batches drawn at random; and what a step sends: one
-# all-reduce of the flat gradient (4 bytes per parameter from every rank) and 32 bytes of
-# step figures per rank. Skipped, with a notice, when Open MPI is not installed.
+# core), the same global batch, AdamW, batches drawn at random; and the size of what a step
+# communicates: the flat gradient all-reduced (4 bytes per parameter) plus 32 bytes of step
+# figures per rank. What crosses the wire depends on Open MPI's algorithm: a ring sends
+# 2 (N-1)/N times the buffer from each rank, i.e. the buffer itself for N = 2. Skipped, with a notice, when Open MPI is not installed.
 set -e
 cd "$(dirname "$0")/.."
 out=bench/out; mkdir -p "$out"
@@ -20,7 +21,7 @@ flags() { echo "--quiet --runs-dir $out/runs --force --model $1 --batch $2 --opt
 
 echo
 echo "data parallel ($(build-mpi/train --version | sed 's/.*(MPI: //; s/)//'), mpirun binding each rank to a core): samples/s"
-printf "%-30s %15s %15s %15s %8s %16s\n" job "1 proc x 2 thr" "1 rank x 1 thr" "2 ranks x 1 thr" "2r / 1p" "sent/step/rank"
+printf "%-30s %15s %15s %15s %8s %16s\n" job "1 proc x 2 thr" "1 rank x 1 thr" "2 ranks x 1 thr" "2r / 1p" "reduced/step"
 mpi_job() {   # mpi_job LABEL SIZES BATCH STEPS
     ./train $(flags "$2" "$3" "$4") --run mpi-p2 --threads 2 > /dev/null
     $mpirun -np 1 build-mpi/train $(flags "$2" "$3" "$4") --run mpi-r1 --threads 1 > /dev/null

@@ -6,6 +6,8 @@
 #   fuzz      clang with libFuzzer, its sanitizer runtimes and OpenMP headers (make fuzz)
 #   valgrind  valgrind (make valgrind)
 #   mpi       Open MPI: mpicc and its headers, mpirun (make MPI=1, the MPI tests)
+#   onnx      Debian's python3-onnx, with which tests/cli_onnx.sh checks `train export --onnx`
+#             (onnx.checker and its reference evaluator); the project itself never needs it
 missing=""
 [ -f /usr/include/zlib.h ] || missing="$missing zlib1g-dev"
 [ -f /usr/include/stb/stb_image.h ] || missing="$missing libstb-dev"
@@ -54,8 +56,10 @@ for tool in "$@"; do
             missing="$missing libopenmpi-dev"
         fi
         command -v mpirun >/dev/null 2>&1 || missing="$missing openmpi-bin" ;;
+    onnx)
+        /usr/bin/python3 -c "import onnx, numpy" >/dev/null 2>&1 || missing="$missing python3-onnx" ;;
     *)
-        echo "deps.sh: unknown tool set '$tool' (asan, fuzz, valgrind or mpi)" >&2
+        echo "deps.sh: unknown tool set '$tool' (asan, fuzz, valgrind, mpi or onnx)" >&2
         exit 2 ;;
     esac
 done

@@ -44,6 +44,28 @@ expect 2 "--min-lr: .* is above --lr" --lr 0.01 --min-lr 0.1
 expect 2 "--val: 60000 leaves no training data" --val 60000
 expect 2 "--subset: 60000 is more than" --subset 60000
 expect 2 "--bogus: unknown option" --bogus 1
+# a flag is spelled in full: getopt's unique prefixes are not taken
+expect 2 "--epoch: unknown option \(did you mean --epochs\?\)" --epoch 3
+expect 2 "--warm: unknown option \(flags are spelled in full: --warmup\?\)" --warm 5
+# flags a command would ignore
+expect 2 "--step-size: 100 steps reach past the end of the run \(10 steps\), so the lr would never decay" --subset 256 --steps 10 --schedule step --step-size 100
+expect 2 "--examples: shapes --log-curvature's measurement, which is off" --subset 256 --steps 2 --examples 100
+expect 2 "--lanczos-iter: shapes --log-curvature's measurement" --subset 256 --steps 2 --lanczos-iter 10
+# expect_bare CODE PATTERN ARGS...: as expect, without the --runs-dir and --quiet it adds
+expect_bare() {
+    code=$1; pattern=$2; shift 2
+    "${TRAIN_BIN:-./train}" "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    if [ "$rc" = "$code" ] && grep -Eq "^train: .*$pattern" "$tmp/err"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: train $* -> exit $rc (want $code), stderr: $(head -c 300 "$tmp/err")"
+    fi
+}
+expect_bare 2 "--lr: not read by train gradcheck" gradcheck --lr 0.1
+expect_bare 2 "optimizers: takes no arguments \('junk' given\)" optimizers junk
+expect_bare 2 "--model: not read by train schedule" schedule --steps 5 --model 784-10 --out "$tmp/s.svg"
+expect_bare 2 "--probes: the probes of the trace estimate, which only --trace makes" curvature "$tmp/none" --probes 5
 expect 2 "extra: unexpected argument" --lr 0.1 extra
 expect 2 "frobnicate: unknown subcommand" frobnicate
 expect 2 "--label-smoothing: only applies to --loss ce" --loss mse --label-smoothing 0.1

@@ -180,6 +180,23 @@ static void test_sigterm_at_the_last_step(void) {
     CHECK(trained("--quiet --resume " RUNS "/last") == 2);
 }
 
+/* SIGTERM while the initial checkpoint is written (the moment the run directory appears):
+ * the run stops after its first step, saved, with the message, and resumes to the bits of
+ * an uninterrupted run (a signal there used to end the process half set up). */
+static void test_sigterm_at_the_start(void) {
+    const char *flags = "--data " TINY " --val 100 --model 784-16-10 --steps 12 --ckpt-every 100 --eval-every 0 "
+                        "--threads 1 --runs-dir " RUNS;
+    CHECK(trained("--quiet %s --run start-ref --force", flags) == 0);
+    sh("rm -rf " RUNS "/start");
+    CHECK(faulty("FAULT_FILE=last.safetensors FAULT_OPS=rename FAULT_ACTION=term FAULT_AT=1", "%s --run start", flags) == 128 + 15);
+    CHECK(says("last.err", "interrupted at step 1: state saved"));
+    char stopped[32] = "";
+    summary_field("start", "stopped", stopped, sizeof stopped);
+    CHECK_STR(stopped, "interrupted");
+    CHECK(trained("--quiet --resume " RUNS "/start") == 0);
+    CHECK(same_run("start-ref", "start"));
+}
+
 /* ---- hostile or damaged resume state */
 
 /* The checksum covers the metadata, and files train wrote must have it; weights from
@@ -207,6 +224,10 @@ static void test_checksum_covers_the_metadata(void) {
     CHECK(trained("eval --ckpt " RUNS "/meta/last.safetensors") == 1);
     CHECK(trained("inspect " RUNS "/meta") == 1);
     CHECK(trained("--quiet " SHORT " --run init --force --init " RUNS "/meta/last.safetensors") == 1);
+    CHECK(trained("export --onnx " RUNS "/meta.onnx --ckpt " RUNS "/meta/last.safetensors") == 1);
+    CHECK(says("last.err", "no crc32 in its metadata"));
+    CHECK(trained("predict --ckpt " RUNS "/meta/last.safetensors " RUNS "/none.png") == 1);
+    CHECK(says("last.err", "no crc32 in its metadata"));
 
     /* weights alone, as PyTorch would save them: no metadata of train's, no checksum */
     StFile f;
@@ -470,6 +491,7 @@ int main(void) {
     RUN(test_log_cut_survives_a_kill);
     RUN(test_write_errors_are_reported);
     RUN(test_sigterm_at_the_last_step);
+    RUN(test_sigterm_at_the_start);
     RUN(test_checksum_covers_the_metadata);
     RUN(test_every_stored_field_is_validated);
     RUN(test_memory_and_input_bounds);

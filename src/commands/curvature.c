@@ -52,6 +52,8 @@ int cmd_curvature(int argc, char **argv) {
     /* --top is shared with predict, whose default is 3 */
     int top = config_given(&flags, "top") ? (int)flags.top : 1;
     if (top > CURV_MAX_TOP) fatal(EXIT_USAGE, "--top: at most %d eigenvalues", CURV_MAX_TOP);
+    if (config_given(&flags, "probes") && !flags.trace)
+        fatal(EXIT_USAGE, "--probes: the probes of the trace estimate, which only --trace makes");
     if (n_pos != 1) fatal(EXIT_USAGE, "curvature: expected one RUN_DIR or checkpoint (usage: train curvature RUN|CKPT [flags])");
     Opened o;
     ckpt_open(&o, pos[0], &flags);

@@ -9,7 +9,7 @@ int cmd_gradcheck(int argc, char **argv) {
     Config c;
     config_defaults(&c);
     config_parse_args(&c, argc, argv, 1, NULL, NULL);
-    config_check_reads(&c, "train gradcheck", "--threads", NULL);   /* its cases are fixed */
+    config_check_reads(&c, "train gradcheck", "--threads", "it checks built-in networks of its own");
     kernels_set_threads((int)c.threads);
     return gradcheck_run(stdout, 1.0) ? EXIT_FAIL : 0;
 }

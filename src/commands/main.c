@@ -26,7 +26,7 @@
 #define VERSION "0.2.0"
 
 static int cmd_optimizers(int argc, char **argv) {
-    (void)argc; (void)argv;
+    if (argc > 1) fatal(EXIT_USAGE, "optimizers: takes no arguments ('%s' given)", argv[1]);
     optim_print_help(stdout, optim_default_memory, OPTIM_MEMORY_MODEL);
     return 0;
 }

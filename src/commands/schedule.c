@@ -33,7 +33,7 @@ static long total_steps(Config *c) {
 int cmd_schedule(int argc, char **argv) {
     Config c;
     resolve_options(&c, argc, argv);
-    config_check_reads(&c, "train schedule", TRAIN_READS " --out", NULL);
+    config_check_reads(&c, "train schedule", "@data @batches @schedule @length --opt --inner --lr --momentum --out --quiet", NULL);
     long T = total_steps(&c);
     config_check_run_length(&c, T);
     Schedule sched = resolve_schedule(&c);

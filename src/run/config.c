@@ -124,6 +124,13 @@ static void unknown_option(const char *arg) {
     snprintf(word, sizeof word, "%.*s", (int)strcspn(bare, "="), bare);
     const char *near = closest_name(word, names, n, sizeof names[0]);
     if (near) fatal(EXIT_USAGE, "%.*s: unknown option (did you mean --%s?)", len, arg, near);
+    StrBuf starts;   /* a shortened flag: the flags it begins */
+    sb_init(&starts);
+    int count = 0;
+    for (int i = 0; i < n && word[0]; i++)
+        if (!strncmp(names[i], word, strlen(word)) && count++ < 4) sb_printf(&starts, "%s--%s", count > 1 ? ", " : "", names[i]);
+    if (count) fatal(EXIT_USAGE, "%.*s: unknown option (flags are spelled in full: %s%s?)", len, arg,
+                     starts.s, count > 4 ? ", ..." : "");
     fatal(EXIT_USAGE, "%.*s: unknown option (see train --help)", len, arg);
 }
 
@@ -155,6 +162,11 @@ void config_parse_args(Config *c, int argc, char **argv, int first, char ***pos,
         }
         const OptDef *o = &opts[ch - 1000];
         if (o->flags & OPT_DATA) unknown_option(argv[at]);
+        /* getopt_long takes a unique prefix (--epoch for --epochs): a flag is spelled in full */
+        const char *typed = argv[at] + 2;
+        size_t typed_len = strcspn(typed, "=");
+        if (strncmp(argv[at], "--", 2) || typed_len != strlen(o->name) || strncmp(typed, o->name, typed_len))
+            unknown_option(argv[at]);
         const char *v = o->type == T_BOOL ? (optarg ? optarg : "on") : optarg;
         /* a switch also takes a separate on/off word: --cycle-momentum off */
         static const char *words[] = {"on", "off", "true", "false", "1", "0"};
@@ -370,6 +382,10 @@ void config_check_run_length(const Config *c, long total_steps) {
                 fatal(EXIT_USAGE, "--milestones: %ld is at or past the end of the run (%ld steps%s), "
                       "so it would never apply", m[i], total_steps, c->warmup ? " with the warmup" : "");
     }
+    /* the first decay comes after warmup + step_size steps (as a milestone would) */
+    if (!strcmp(c->schedule, "step") && c->step_size > 0 && c->warmup + c->step_size >= total_steps)
+        fatal(EXIT_USAGE, "--step-size: %ld steps%s reach past the end of the run (%ld steps), so the "
+              "lr would never decay", c->step_size, c->warmup ? " after the warmup" : "", total_steps);
     check_validation_flags(c, c->val);
 }
 

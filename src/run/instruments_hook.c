@@ -28,6 +28,11 @@ struct InstrumentsHook {
 
 void instruments_open(Run *run, StrBuf *columns) {
     Trainer *t = &run->t;
+    static const char *const measure[] = {"examples", "tol", "lanczos-iter"};
+    for (int i = 0; i < 3 && !t->c.log_curvature; i++)   /* they shape a measurement not made */
+        if (config_given(&t->c, measure[i]))
+            fatal(EXIT_USAGE, "--%s: shapes --log-curvature's measurement, which is off (give "
+                  "--log-curvature N, or use train curvature on a checkpoint)", measure[i]);
     if (!t->c.log_curvature && !t->c.log_noise) return;
     InstrumentsHook *h = t->instruments = xcalloc(1, sizeof *h);
     h->sharpness = NAN;

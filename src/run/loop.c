@@ -119,6 +119,9 @@ static EvalResult validate(Run *run) {
 void run_loop(Run *run) {
     Trainer *t = &run->t;
     char err[ERR_LEN];
+    /* from before the run directory appears: a signal once it can be seen (the test's cue,
+     * the initial checkpoint) stops the run at its first step, saved, not half set up */
+    install_signals();
     StrBuf extra;
     sb_init(&extra);
     if (t->c.log_layers) layer_columns(&t->net, &extra);
@@ -133,7 +136,6 @@ void run_loop(Run *run) {
     sb_free(&extra);
     if (t->c.log_layers || t->c.overfit) run->prev_params = xalloc_floats((size_t)t->net.n_params);
     double *extra_values = xmalloc(sizeof(double) * 4 * NET_MAX_NODES);
-    install_signals();
 
     progress_message(&run->log, "train: %s, %ld params, %d train / %d val examples, %ld steps "
                      "(%ld per epoch)%s", t->c.model, t->net.n_params, t->train.n, t->val.n,
