@@ -146,6 +146,13 @@ valgrind: $(VG_DIR)/train data | valgrind-deps
 	$(VALGRIND) $(VG_DIR)/train --quiet --subset 256 --val 64 --steps 20 --model 784-32-10 \
 	    --runs-dir tests/tmp/valgrind --force --run v --threads 1
 	$(VALGRIND) $(VG_DIR)/train eval --ckpt tests/tmp/valgrind/v/last.safetensors --threads 1
+	@# valgrind's CPU has no AVX-512, so --precision bf16 is refused unless the emulation is named
+	@env -u TRAIN_KERNEL_BF16 $(VALGRIND) $(VG_DIR)/train --quiet --precision bf16 --steps 1 \
+	    --runs-dir tests/tmp/valgrind --run nobf16 2> tests/tmp/valgrind/nobf16.err; test $$? = 2 && \
+	    grep -q '^train: --precision bf16: this CPU has no AVX512-BF16' tests/tmp/valgrind/nobf16.err
+	TRAIN_KERNEL_BF16=generic $(VALGRIND) $(VG_DIR)/train --quiet --subset 256 --val 64 --steps 20 \
+	    --model 784-32-10 --precision bf16 --runs-dir tests/tmp/valgrind --force --run vb --threads 1
+	TRAIN_KERNEL_BF16=generic $(VALGRIND) $(VG_DIR)/train eval --ckpt tests/tmp/valgrind/vb --threads 1
 	@echo "valgrind: no memory errors, no definite leaks"
 
 # ---- make MPI=1: ./train built with mpicc (Open MPI; scripts/deps.sh mpi installs Debian's

@@ -48,6 +48,7 @@ expect 2 "--bogus: unknown option" --bogus 1
 expect 2 "--epoch: unknown option \(did you mean --epochs\?\)" --epoch 3
 expect 2 "--warm: unknown option \(flags are spelled in full: --warmup\?\)" --warm 5
 # flags a command would ignore
+expect 2 "--step-size: 100 steps reach past the end of the run \(10 steps\), so the lr would never decay" --subset 256 --steps 10 --schedule step --step-size 100
 expect 2 "--examples: shapes --log-curvature's measurement, which is off" --subset 256 --steps 2 --examples 100
 expect 2 "--lanczos-iter: shapes --log-curvature's measurement" --subset 256 --steps 2 --lanczos-iter 10
 # expect_bare CODE PATTERN ARGS...: as expect, without the --runs-dir and --quiet it adds

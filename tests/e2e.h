@@ -110,4 +110,14 @@ static __attribute__((unused)) const char *ckpt(const char *run, const char *fil
     return path[k];
 }
 
+/* Occurrences of text in the file at path (0 when it does not read). */
+static __attribute__((unused)) int count_in(const char *path, const char *text) {
+    char err[ERR_LEN];
+    char *doc = read_file(path, NULL, err);
+    int n = 0;
+    for (char *p = doc; p && (p = strstr(p, text)); p += strlen(text)) n++;
+    free(doc);
+    return n;
+}
+
 #endif

@@ -1,112 +1,11 @@
 /* test_kernels.c: sgemm against sgemm_naive on every path (avx512, avx2, generic), every
  * transpose combination, alpha/beta cases, padded leading dimensions and odd shapes; the
- * bit-identity of results across thread counts; and the bias helpers against plain loops. */
-#include "kernels/kernels.h"
+ * bit-identity of results across thread counts; gemm_run's fused epilogue and batched
+ * products against the separate operations; and the bias helpers against plain loops. */
 #include "test.h"
+#include "gemm_check.h"
 
 #include <omp.h>
-#include "util/util.h"
-
-#include <stdint.h>
-#include <stdlib.h>
-
-/* A path this CPU cannot run is skipped (reported, not failed). */
-static int use_path(const char *path) {
-    if (kernels_force_path(path) == 0) return 1;
-    fprintf(stderr, "  skip: %s is not supported on this CPU\n", path);
-    return 0;
-}
-
-static uint32_t rng_state = 12345u;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / 8388608.0f - 1.0f;
-}
-static void fill(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
-
-/* Runs one sgemm on matrices stored with `pad` extra columns, compares every element with
- * sgemm_naive within 1e-5 * sqrt(K) of the magnitude of the terms, and checks that the
- * padding columns of C were not written. Returns 1 on a match. */
-static int check_gemm(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad) {
-    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
-    size_t nc = (size_t)M * ldc;
-    float *A = xalloc_floats(na), *B = xalloc_floats(nb);
-    float *C = xalloc_floats(nc), *R = xalloc_floats(nc), *C0 = xalloc_floats(nc);
-    fill(A, na);
-    fill(B, nb);
-    fill(C0, nc);
-    if (beta == 0.0f) /* beta 0 must ignore C entirely, NaN included */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C0[(size_t)i * ldc + j] = NAN;
-    memcpy(C, C0, nc * sizeof *C);
-    memcpy(R, C0, nc * sizeof *R);
-    sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
-    int ok = 1;
-    for (int i = 0; i < M && ok; i++) {
-        for (int j = 0; j < ldc; j++) {
-            size_t at = (size_t)i * ldc + j;
-            if (j >= N) {
-                if (memcmp(&C[at], &C0[at], sizeof *C) != 0) ok = 0;
-                continue;
-            }
-            double scale = beta == 0.0f ? 0.0 : fabs((double)beta * C0[at]);
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                scale += fabs(alpha * a * b);
-            }
-            double tol = 1e-5 * sqrt((double)(K > 0 ? K : 1)) * (scale > 1e-30 ? scale : 1e-30);
-            if (!(fabs((double)C[at] - R[at]) <= tol)) ok = 0;
-        }
-    }
-    if (!ok)
-        fprintf(stderr, "  mismatch: trans %d%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d\n", ta, tb,
-                M, N, K, alpha, beta, pad);
-    free(A), free(B), free(C), free(R), free(C0);
-    return ok;
-}
-
-/* Every size class the blocking treats specially: 1, below/at/above the vector width and
- * the micro-tile sizes (4, 6, 14, 16, 32), multiples and non-multiples of them. */
-static void suite_small_shapes(const char *path) {
-    static const int sizes[] = {1, 7, 15, 16, 17, 33, 63, 65};
-    const int ns = (int)(sizeof sizes / sizeof *sizes);
-    if (!use_path(path)) return;
-    int bad = 0;
-    for (int t = 0; t < 4; t++)
-        for (int a = 0; a < ns; a++)
-            for (int b = 0; b < ns; b++)
-                for (int c = 0; c < ns; c++) {
-                    int case_no = ((t * ns + a) * ns + b) * ns + c;
-                    static const float alphas[] = {1.0f, -0.5f, 2.0f, 1.0f};
-                    static const float betas[] = {0.0f, 1.0f, 0.75f, 0.0f};
-                    int v = case_no % 4;
-                    bad += !check_gemm(t >> 1, t & 1, sizes[a], sizes[b], sizes[c], alphas[v],
-                                       betas[v], case_no % 3 == 0 ? 5 : 0);
-                }
-    CHECK(bad == 0);
-}
-
-/* The layer shapes, K deeper than one chunk, M and N wider than one macro-tile, thin
- * dimensions (M = 1, N = 1, K = 1, N = 10), each with several alpha/beta and padding. */
-static void suite_large_shapes(const char *path) {
-    static const int shapes[][3] = {
-        {64, 256, 784}, {64, 784, 256}, {256, 784, 64}, {1, 784, 256}, {1, 1, 784},
-        {128, 10, 256}, {10, 256, 128}, {37, 1, 300}, {300, 45, 1}, {1100, 20, 300},
-        {20, 1100, 300}, {97, 131, 1000}, {530, 33, 129}};
-    static const float ab[][2] = {{1, 0}, {1, 1}, {-1.5f, 0.5f}};
-    if (!use_path(path)) return;
-    kernels_set_threads(2);
-    int bad = 0, n = 0;
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-        for (int t = 0; t < 4; t++, n++)
-            bad += !check_gemm(t >> 1, t & 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                               ab[n % 3][0], ab[n % 3][1], n % 2 ? 3 : 0);
-    kernels_set_threads(1);
-    CHECK(bad == 0);
-}
 
 /* alpha 0 and K 0 leave beta * C; beta 0 then zeroes C even where it held NaN. */
 static void test_degenerate(void) {
@@ -126,6 +25,7 @@ static void test_degenerate(void) {
 static void test_force_path(void) {
     CHECK(kernels_force_path("no-such-path") == -1);
     CHECK(kernels_force_path("generic") == 0);
+    CHECK_STR(kernels_path(), "generic");
     CHECK(kernels_force_path("auto") == 0);
     CHECK(kernels_force_path(NULL) == 0);
     kernels_set_threads(3);
@@ -135,51 +35,76 @@ static void test_force_path(void) {
     kernels_set_threads(1);
 }
 
-/* Shapes large enough to be threaded (and split differently by 2 and 3 threads) must give
- * memcmp-identical C for 1, 2 and 3 threads, with beta 0 and with beta 1 accumulation. */
-static void suite_thread_invariance(const char *path) {
-    static const int shapes[][3] = {
-        {64, 256, 784}, {128, 1024, 784}, {128, 784, 1024}, {256, 784, 128},
-        {1, 1024, 784}, {131, 97, 1000}, {600, 70, 300}, {45, 1500, 200}};
-    if (!use_path(path)) return;
+static void test_avx512_small(void) { suite_small_shapes(&f32_kind, "avx512"); }
+static void test_avx2_small(void) { suite_small_shapes(&f32_kind, "avx2"); }
+static void test_generic_small(void) { suite_small_shapes(&f32_kind, "generic"); }
+static void test_avx512_large(void) { suite_large_shapes(&f32_kind, "avx512"); }
+static void test_avx2_large(void) { suite_large_shapes(&f32_kind, "avx2"); }
+static void test_generic_large(void) { suite_large_shapes(&f32_kind, "generic"); }
+static void test_avx512_threads(void) { suite_thread_invariance(&f32_kind, "avx512"); }
+static void test_avx2_threads(void) { suite_thread_invariance(&f32_kind, "avx2"); }
+static void test_generic_threads(void) { suite_thread_invariance(&f32_kind, "generic"); }
+
+/* A linear layer's products through gemm_run, with the epilogue fused and the backward pair
+ * batched, against the same products made one by one and followed by the separate ops they
+ * replace (add_row_bias, a ReLU's forward and backward): memcmp-identical, for 1, 2 and 3
+ * threads, float and bf16. The gate holds zeros and negatives; C holds a NaN that ReLU must
+ * map to 0 in both. */
+static int fused_matches(int bf16, int rows, int in, int out, int threads) {
+    gemm_fn gemm = bf16 ? sgemm_bf16 : sgemm;
+    size_t nx = (size_t)rows * in, nw = (size_t)out * in, ny = (size_t)rows * out;
+    float *X = xalloc_floats(nx), *W = xalloc_floats(nw), *b = xalloc_floats((size_t)out);
+    float *dY = xalloc_floats(ny), *gate = xalloc_floats(nx);
+    float *Y1 = xalloc_floats(ny), *Y2 = xalloc_floats(ny), *dX1 = xalloc_floats(nx);
+    float *dX2 = xalloc_floats(nx), *dW1 = xalloc_floats(nw), *dW2 = xalloc_floats(nw);
+    fill(X, nx), fill(W, nw), fill(b, (size_t)out), fill(dY, ny), fill(gate, nx), fill(dW1, nw);
+    for (size_t i = 0; i < nx; i += 7) gate[i] = 0.0f;
+    memcpy(dW2, dW1, nw * sizeof *dW1);
+    X[0] = NAN;
+    kernels_set_threads(1);
+    gemm(0, 1, rows, out, in, 1.0f, X, in, W, in, 0.0f, Y1, out);
+    add_row_bias(rows, out, Y1, out, b);
+    for (size_t i = 0; i < ny; i++) Y1[i] = Y1[i] > 0.0f ? Y1[i] : 0.0f;
+    gemm(1, 0, out, in, rows, 1.0f, dY, out, X, in, 1.0f, dW1, in);
+    gemm(0, 0, rows, in, out, 1.0f, dY, out, W, in, 0.0f, dX1, in);
+    for (size_t i = 0; i < nx; i++) dX1[i] = gate[i] > 0.0f ? dX1[i] : 0.0f;
+    kernels_set_threads(threads);
+    Gemm fwd = {0, 1, rows, out, in, 1.0f, X, in, W, in, 0.0f, Y2, out, .bf16 = bf16,
+                .bias = b, .relu = 1};
+    gemm_run(1, &fwd);
+    Gemm bwd[2] = {{1, 0, out, in, rows, 1.0f, dY, out, X, in, 1.0f, dW2, in, .bf16 = bf16},
+                   {0, 0, rows, in, out, 1.0f, dY, out, W, in, 0.0f, dX2, in, .bf16 = bf16,
+                    .gate = gate, .ldg = in}};
+    gemm_run(2, bwd);
+    int ok = memcmp(Y1, Y2, ny * sizeof *Y1) == 0 && memcmp(dX1, dX2, nx * sizeof *dX1) == 0 &&
+             memcmp(dW1, dW2, nw * sizeof *dW1) == 0;
+    if (!ok)
+        fprintf(stderr, "  fused differs: bf16 %d rows %d in %d out %d threads %d\n", bf16,
+                rows, in, out, threads);
+    free(X), free(W), free(b), free(dY), free(gate), free(Y1), free(Y2);
+    free(dX1), free(dX2), free(dW1), free(dW2);
+    return ok;
+}
+
+static void test_gemm_run_fused(void) {
+    static const int shapes[][3] = {{64, 784, 256}, {64, 256, 10}, {37, 45, 29}, {128, 300, 513}};
     int bad = 0;
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        for (int t = 0; t < 4; t++) {
-            int ta = t >> 1, tb = t & 1;
-            size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
-            float *A = xalloc_floats(na), *B = xalloc_floats(nb), *C0 = xalloc_floats(nc);
-            float *C[3];
-            fill(A, na), fill(B, nb), fill(C0, nc);
-            float beta = (s + t) % 2 ? 1.0f : 0.0f;
-            for (int th = 1; th <= 3; th++) {
-                C[th - 1] = xalloc_floats(nc);
-                memcpy(C[th - 1], C0, nc * sizeof *C0);
-                kernels_set_threads(th);
-                sgemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C[th - 1], N);
-            }
-            if (memcmp(C[0], C[1], nc * sizeof *C0) != 0 ||
-                memcmp(C[0], C[2], nc * sizeof *C0) != 0) {
-                bad++;
-                fprintf(stderr, "  thread-dependent bits: %s trans %d%d %dx%dx%d\n", path, ta,
-                        tb, M, N, K);
-            }
-            free(A), free(B), free(C0), free(C[0]), free(C[1]), free(C[2]);
-        }
-    }
+    for (int bf16 = 0; bf16 <= 1; bf16++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int th = 1; th <= 3; th++)
+                bad += !fused_matches(bf16, shapes[s][0], shapes[s][1], shapes[s][2], th);
     kernels_set_threads(1);
     CHECK(bad == 0);
 }
 
-static void test_avx512_small(void) { suite_small_shapes("avx512"); }
-static void test_avx2_small(void) { suite_small_shapes("avx2"); }
-static void test_generic_small(void) { suite_small_shapes("generic"); }
-static void test_avx512_large(void) { suite_large_shapes("avx512"); }
-static void test_avx2_large(void) { suite_large_shapes("avx2"); }
-static void test_generic_large(void) { suite_large_shapes("generic"); }
-static void test_avx512_threads(void) { suite_thread_invariance("avx512"); }
-static void test_avx2_threads(void) { suite_thread_invariance("avx2"); }
-static void test_generic_threads(void) { suite_thread_invariance("generic"); }
+/* Nothing to multiply (K = 0): C = beta * C, then the epilogue still applies. */
+static void test_gemm_run_empty_product(void) {
+    float C[4] = {1, -2, 3, -4}, bias[2] = {0.5f, 0.5f}, gate[4] = {1, 1, 0, 1};
+    Gemm g = {0, 0, 2, 2, 0, 1.0f, NULL, 1, NULL, 2, 2.0f, C, 2, .bias = bias, .relu = 1,
+              .gate = gate, .ldg = 2};
+    gemm_run(1, &g);
+    CHECK(C[0] == 2.5f && C[1] == 0.0f && C[2] == 0.0f && C[3] == 0.0f);
+}
 
 static void test_col_sum_add(void) {
     static const int shapes[][2] = {{1, 1}, {7, 300}, {64, 10}, {600, 1000}, {3, 513}};
@@ -272,6 +197,8 @@ int main(void) {
     RUN(test_avx512_threads);
     RUN(test_avx2_threads);
     RUN(test_generic_threads);
+    RUN(test_gemm_run_fused);
+    RUN(test_gemm_run_empty_product);
     RUN(test_col_sum_add);
     RUN(test_add_row_bias);
     RUN(test_denormal_modes);

@@ -34,16 +34,6 @@ static int mpi_train(int np, const char *name, const char *flags) {
     return rc;
 }
 
-/* Occurrences of text in a file. */
-static int count_in(const char *path, const char *text) {
-    char err[ERR_LEN];
-    char *doc = read_file(path, NULL, err);
-    int n = 0;
-    for (char *p = doc; p && (p = strstr(p, text)); p += strlen(text)) n++;
-    free(doc);
-    return n;
-}
-
 /* Largest |a - b| over the parameters and optimizer state (BatchNorm's running statistics
  * and counters left out), INFINITY if the files do not match up. */
 static double max_param_diff(const char *a_path, const char *b_path) {

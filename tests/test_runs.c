@@ -13,15 +13,6 @@
 #define LONG_RUN "--subset 2000 --val 200 --model 784-64-10 --batch 32 --steps 4000 --eval-every 100 " \
                  "--ckpt-every 40 --log-every 20 --dropout 0.1 --schedule cosine --warmup 20"
 
-static int count_lines(const char *path, const char *prefix) {
-    char err[ERR_LEN];
-    char *text = read_file(path, NULL, err);
-    int n = 0;
-    for (char *p = text; p && (p = strstr(p, prefix)); p += strlen(prefix)) n++;
-    free(text);
-    return n;
-}
-
 /* SIGTERM: the step in progress finishes, last.safetensors and summary.json are written, the
  * exit code is 143 and the message says how to resume; resuming then ends with the same bits
  * as a run that was never interrupted. */
@@ -134,8 +125,8 @@ static void test_overfit_verdicts(void) {
 /* Every run draws loss.svg (train, smoothed, val, lr: four paths) and acc.svg (two paths). */
 static void test_run_plots(void) {
     CHECK(train("plots", "--subset 600 --val 200 --model 784-32-10 --steps 60 --eval-every 20") == 0);
-    CHECK(count_lines(ckpt("plots", "loss.svg"), "<path class=\"series\"") == 4);
-    CHECK(count_lines(ckpt("plots", "acc.svg"), "<path class=\"series\"") == 2);
+    CHECK(count_in(ckpt("plots", "loss.svg"), "<path class=\"series\"") == 4);
+    CHECK(count_in(ckpt("plots", "acc.svg"), "<path class=\"series\"") == 2);
     CHECK(sh("head -c 100 " RUNS "/plots/loss.svg | grep -q '^<?xml'") == 0);
     CHECK(sh("tail -n 1 " RUNS "/plots/loss.svg | grep -q '^</svg>$'") == 0);
     /* every element opened is closed: <x ...>...</x> or <x .../> */

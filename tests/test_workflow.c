@@ -1,15 +1,19 @@
 /* The experiment workflow: sweep expansion (product, zip, --milestones alternatives, errors),
  * `train compare` against the runs' own summary.json, compare.svg's structure, `train sweep`
- * end to end and `train inspect` against statistics recomputed here. The command-line tests
- * run ./train (built by `make test` before the tests); files go to tests/tmp/workflow/. */
+ * end to end, `train sweep --jobs` against a sequential sweep, and `train inspect` against
+ * statistics recomputed here. The command-line tests run ./train (built by `make test`
+ * before the tests); files go to tests/tmp/workflow/. */
 #include "test.h"
 #include "formats/json.h"
 #include "formats/safetensors.h"
 #include "commands/sweep.h"
 #include "util/util.h"
 
+#include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define TMP "tests/tmp/workflow"
 /* tiny runs: a few hundred examples, a 784-32-10 model, one thread */
@@ -401,6 +405,170 @@ static void test_sweep_end_to_end(void) {
     CHECK(!is_dir(TMP "/fail/data-mnist"));
 }
 
+/* ---------------------------------------------------------------- sweep --jobs */
+
+/* The largest |difference| between the tensors of two checkpoints (INFINITY when their
+ * names or shapes differ or one cannot be read). */
+static double max_weight_diff(const char *a, const char *b) {
+    StFile fa, fb;
+    if (st_read(a, &fa, err) != 0) { fprintf(stderr, "  %s\n", err); return INFINITY; }
+    if (st_read(b, &fb, err) != 0) {
+        fprintf(stderr, "  %s\n", err);
+        st_free(&fa);
+        return INFINITY;
+    }
+    double worst = fa.n_tensors == fb.n_tensors && fa.n_tensors > 0 ? 0 : INFINITY;
+    for (int i = 0; i < fa.n_tensors && worst < INFINITY; i++) {
+        const StTensor *x = &fa.tensors[i], *y = &fb.tensors[i];
+        long n = 1;
+        if (strcmp(x->name, y->name) != 0 || x->ndim != y->ndim) { worst = INFINITY; break; }
+        for (int d = 0; d < x->ndim; d++) {
+            if (x->shape[d] != y->shape[d]) worst = INFINITY;
+            n *= x->shape[d];
+        }
+        for (long k = 0; k < n && worst < INFINITY; k++) {
+            double d = fabs((double)x->data[k] - y->data[k]);
+            if (d > worst || d != d) worst = d != d ? INFINITY : d;
+        }
+    }
+    st_free(&fa);
+    st_free(&fb);
+    return worst;
+}
+
+/* Blanks the last field of every line but the footnote "(...)": the comparison table
+ * without its wall_s column, for comparing sweeps. */
+static void drop_last_column(char *table) {
+    for (char *line = table; *line;) {
+        char *end = strchrnul(line, '\n'), *cut = end;
+        while (cut > line && cut[-1] == ' ') cut--;
+        while (cut > line && cut[-1] != ' ') cut--;
+        if (*line != '(') memset(cut, ' ', (size_t)(end - cut));
+        line = *end ? end + 1 : end;
+    }
+}
+
+/* --jobs 2 gives the runs of --jobs 1 bit for bit (checkpoints equal to the last weight and
+ * optimizer moment), the same table in the same order, and stderr in the sweep's order. */
+static void test_sweep_jobs_same_results(void) {
+    const char *flags = "--opt sgd,adamw --lr 0.05,0.001 --subset 512 --val 128 --steps 40 "
+                        "--model 784-32-10 --seed 3";
+    sh("rm -rf " TMP "/jobs && mkdir -p " TMP "/jobs");
+    CHECK(sh("./train sweep --quiet --runs-dir " TMP "/jobs --run one --jobs 1 %s >" TMP
+             "/jobs/one.txt", flags) == 0);
+    CHECK(sh("./train sweep --runs-dir " TMP "/jobs --run two --jobs 2 %s >" TMP
+             "/jobs/two.txt 2>" TMP "/jobs/two.err", flags) == 0);
+    const char *names[4] = {"opt-sgd_lr-0.05", "opt-sgd_lr-0.001", "opt-adamw_lr-0.05",
+                            "opt-adamw_lr-0.001"};
+    for (int k = 0; k < 4; k++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, TMP "/jobs/one/%s/last.safetensors", names[k]);
+        snprintf(b, sizeof b, TMP "/jobs/two/%s/last.safetensors", names[k]);
+        double d = max_weight_diff(a, b);
+        if (d != 0) fprintf(stderr, "  %s: max weight difference %g\n", names[k], d);
+        CHECK(d == 0);
+    }
+    char *one = slurp(TMP "/jobs/one.txt"), *two = slurp(TMP "/jobs/two.txt");
+    CHECK(one && two);
+    if (one && two) {
+        drop_last_column(one);
+        drop_last_column(two);
+        char *t1 = strstr(one, "\nrun "), *t2 = strstr(two, "\nrun ");
+        CHECK(t1 && t2 && strcmp(t1, t2) == 0);
+    }
+    /* stderr: each run's command line, then its own output, in the sweep's order; with two
+     * runs at once on a machine of C cores, each run got C / 2 threads */
+    char *e = slurp(TMP "/jobs/two.err");
+    const char *prev = e;
+    for (int k = 0; k < 4 && e; k++) {
+        char head[128], tail[128];
+        snprintf(head, sizeof head, "run %d/4: %s\n  train ", k + 1, names[k]);
+        snprintf(tail, sizeof tail, "run " TMP "/jobs/two/%s: 40 steps", names[k]);
+        const char *h = strstr(e, head), *t = strstr(e, tail);
+        CHECK(h && t && h > prev && t > h);
+        if (t) prev = t;
+    }
+    char want[32];
+    int share = omp_get_num_procs() / 2;
+    snprintf(want, sizeof want, "--threads=%d ", share > 1 ? share : 1);
+    CHECK_CONTAINS(e, want);
+    free(one), free(two), free(e);
+}
+
+/* A run that fails stops a parallel sweep as it stops a sequential one: the exit code and
+ * the message name it, and a later run that was already going is stopped and leaves no
+ * directory. --jobs takes one whole number of at least 1. */
+static void test_sweep_jobs_failure_and_errors(void) {
+    CHECK(sh("./train sweep --quiet --runs-dir " TMP "/jobs --run diverge --jobs 2 --opt sgd "
+             "--lr 1e30,0.01 --subset 512 --val 128 --model 784-32-10 --steps 20000 --threads 1 "
+             ">/dev/null 2>" TMP "/jobs/diverge.err") == 1);
+    char *e = slurp(TMP "/jobs/diverge.err");
+    CHECK_CONTAINS(e, "sweep: run lr-1e30 failed (exit code 1); stopping the sweep");
+    free(e);
+    CHECK(!is_dir(TMP "/jobs/diverge/lr-0.01"));
+    int rc;
+    Sweep s = EXPAND(rc, "--jobs", "3", "--lr", "0.1,0.2");
+    CHECK(rc == 0 && s.jobs == 3 && s.n == 2);
+    if (s.n == 2) CHECK_STR(joined(&s.runs[0]), "--lr=0.1");   /* not passed on */
+    sweep_free(&s);
+    s = EXPAND(rc, "--jobs", "0", "--lr", "0.1");
+    CHECK(rc == -1); CHECK_CONTAINS(err, "--jobs: expected a whole number from 1 to 1000, got '0'");
+    s = EXPAND(rc, "--jobs", "2x");
+    CHECK(rc == -1); CHECK_CONTAINS(err, "--jobs: expected a whole number");
+    s = EXPAND(rc, "--jobs", "1,2");
+    CHECK(rc == -1); CHECK_CONTAINS(err, "--jobs: describes the whole sweep");
+    s = EXPAND(rc, "--lr", "0.1", "--jobs");
+    CHECK(rc == -1); CHECK_CONTAINS(err, "--jobs: needs a value");
+    CHECK(sh("./train sweep --jobs -1 --lr 0.1 2>/dev/null") == 2);
+}
+
+/* Lines in a file (0 if it cannot be read). */
+static int lines_in(const char *path) {
+    char *s = read_file(path, NULL, err);
+    int n = s ? count(s, "\n") : 0;
+    free(s);
+    return n;
+}
+
+/* SIGINT to a parallel sweep: each running run stops after its step and saves, as a run
+ * does on Ctrl-C, no further run starts, what the runs printed comes out in order (their
+ * "interrupted ... continue with" lines included) and the sweep ends by the signal. */
+static void test_sweep_jobs_interrupt(void) {
+    sh("rm -rf " TMP "/jobs/int");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen(TMP "/jobs/int.err", "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        execl("./train", "train", "sweep", "--runs-dir", TMP "/jobs", "--run", "int", "--jobs", "2",
+              "--subset", "512", "--val", "128", "--model", "784-32-10", "--steps", "1000000",
+              "--lr", "0.01,0.02,0.03", (char *)NULL);
+        _exit(127);
+    }
+    /* both runs are past their first logged steps, so train's signal handlers are in place */
+    for (int i = 0; i < 400; i++) {
+        if (lines_in(TMP "/jobs/int/lr-0.01/log.csv") >= 2 &&
+            lines_in(TMP "/jobs/int/lr-0.02/log.csv") >= 2)
+            break;
+        usleep(50000);
+    }
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+    char *e = slurp(TMP "/jobs/int.err");
+    const char *r1 = e ? strstr(e, "run 1/3: lr-0.01") : NULL;
+    const char *r2 = e ? strstr(e, "run 2/3: lr-0.02") : NULL;
+    CHECK(r1 && r2 && r1 < r2);
+    CHECK(count(e, "train: interrupted at step") == 2);
+    CHECK_CONTAINS(e, "continue with: ./train --resume " TMP "/jobs/int/lr-0.02");
+    free(e);
+    char *summary = slurp(TMP "/jobs/int/lr-0.01/summary.json");
+    CHECK_CONTAINS(summary, "\"stopped\": \"interrupted\"");
+    free(summary);
+    CHECK(!is_dir(TMP "/jobs/int/lr-0.03"));
+}
+
 /* ---------------------------------------------------------------- inspect */
 
 static void test_inspect(void) {
@@ -462,6 +630,9 @@ int main(void) {
     RUN(test_compare_errors);
     RUN(test_compare_svg);
     RUN(test_sweep_end_to_end);
+    RUN(test_sweep_jobs_same_results);
+    RUN(test_sweep_jobs_failure_and_errors);
+    RUN(test_sweep_jobs_interrupt);
     RUN(test_inspect);
     return test_summary();
 }

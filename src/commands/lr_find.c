@@ -55,7 +55,7 @@ int cmd_lr_find(int argc, char **argv) {
     config_check_reads(&c, "train lr-find", "@data @model @batches --opt --momentum --dampening "
                        "--nesterov --beta1 --beta2 --eps --wd --wd-bias --amsgrad --alpha --centered "
                        "--lr-decay --initial-accumulator --momentum-decay --clip --clip-value --threads "
-                       "--seed --denormals --run --runs-dir --init --force --quiet --start-lr --end-lr "
+                       "--seed --denormals --precision --run --runs-dir --init --force --quiet --start-lr --end-lr "
                        "--num-it", "it sets the lr itself, from --start-lr to --end-lr over --num-it "
                        "steps: no schedule, length or cadence applies");
     if (c.end_lr <= c.start_lr) fatal(EXIT_USAGE, "--end-lr: %g is not above --start-lr %g", c.end_lr, c.start_lr);

@@ -18,6 +18,7 @@
 #include "data/imagefolder.h"
 #include "kernels/kernels.h"
 #include "run/datainfo.h"
+#include "run/trainer.h"
 #include "run/weights.h"
 #include "util/util.h"
 
@@ -139,6 +140,7 @@ int cmd_predict(int argc, char **argv) {
     Predictor p = {.background = w.c.background, .top = (int)flags.top, .quiet = flags.quiet,
                    .invert = config_given(&flags, "invert") ? flags.invert : -1};
     weights_build_net(&w, &p.net, 1);
+    p.net.bf16 = trainer_precision_bf16(&w.c);   /* the arithmetic it was trained in */
     if (sscanf(w.c.image_size, "%dx%d", &p.want_w, &p.want_h) != 2 || (long)p.want_w * p.want_h != net_input_dim(&p.net))
         p.want_w = p.want_h = 0;
     p.n_names = classes_split(w.c.classes, &p.names);

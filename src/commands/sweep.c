@@ -1,7 +1,14 @@
 /* sweep.c: `train sweep`, see sweep.h. The runs are separate processes (this program
  * re-executed through /proc/self/exe) so that each one is exactly what `train` with those
  * flags would do, with its own run directory, and a crash in one leaves the others' files
- * intact. */
+ * intact.
+ *
+ * With several runs at once (--jobs), each run's output (its stdout and stderr) goes to a
+ * temporary file and is copied to stderr, after its command line, once it and every run
+ * before it have ended: stderr reads as it would one run after another. A run that fails
+ * stops the sweep as it would then: no further run starts, the runs before it finish, the
+ * runs after it that were already going are killed, and their directories removed if the
+ * sweep made them; the failure reported is the first in the sweep's order. */
 #include "commands/sweep.h"
 #include "commands/compare.h"
 #include "commands/train.h"
@@ -12,6 +19,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -27,7 +37,12 @@ typedef struct {
 /* Flags that describe the sweep rather than a run, so they cannot be lists. */
 static int single_valued(const char *name) {
     return !strcmp(name, "run") || !strcmp(name, "runs-dir") || !strcmp(name, "quiet") ||
-           !strcmp(name, "force");
+           !strcmp(name, "force") || !strcmp(name, "jobs");
+}
+
+/* Flags of the sweep that are not passed on to its runs. */
+static int sweep_only(const char *name) {
+    return !strcmp(name, "run") || !strcmp(name, "runs-dir") || !strcmp(name, "jobs");
 }
 
 /* Splits a flag's value into its alternatives. --milestones takes a comma list of steps, so
@@ -72,8 +87,8 @@ static void free_items(Item *items, int n) {
     free(items);
 }
 
-/* Parses argv into items, taking out the sweep's own flags (--pair, --run, --runs-dir) and
- * noting --quiet and --force, which are also passed on to every run. */
+/* Parses argv into items, taking out the sweep's own flags (--pair, --run, --runs-dir,
+ * --jobs) and noting --quiet and --force, which are also passed on to every run. */
 static int parse_items(int argc, char **argv, Sweep *s, Item *items, int *n_items, char *err) {
     int n = 0;
     for (int i = 0; i < argc; i++) {
@@ -106,8 +121,16 @@ static int parse_items(int argc, char **argv, Sweep *s, Item *items, int *n_item
         *n_items = n;
         if (single_valued(it->name) && it->n > 1)
             return errf(err, "--%s: describes the whole sweep and takes one value, not a list", it->name);
-        if ((!strcmp(it->name, "run") || !strcmp(it->name, "runs-dir")) && (!value || !*value))
+        if (sweep_only(it->name) && (!value || !*value))
             return errf(err, "--%s: needs a value", it->name);
+        if (!strcmp(it->name, "jobs")) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (*end || end == value || v < 1 || v > SWEEP_MAX_RUNS)
+                return errf(err, "--jobs: expected a whole number from 1 to %d, got '%s'",
+                            SWEEP_MAX_RUNS, value);
+            s->jobs = (int)v;
+        }
         if (!strcmp(it->name, "run")) snprintf(s->name, sizeof s->name, "%s", value);
         if (!strcmp(it->name, "runs-dir")) snprintf(s->runs_dir, sizeof s->runs_dir, "%s", value);
         int on = !value || strcmp(value, "off") != 0;
@@ -127,7 +150,7 @@ static void build_run(SweepRun *r, const Item *items, int n_items, const int *id
     r->argc = 0;
     for (int i = 0; i < n_items; i++) {
         const Item *it = &items[i];
-        if (!strcmp(it->name, "run") || !strcmp(it->name, "runs-dir")) continue;
+        if (sweep_only(it->name)) continue;
         StrBuf arg;
         sb_init(&arg);
         sb_printf(&arg, "--%s", it->name);
@@ -223,12 +246,14 @@ void sweep_free(Sweep *s) {
 
 /* ---------------------------------------------------------------- running */
 
-/* "train <flags> --runs-dir DIR --run NAME", NULL-terminated; the strings are borrowed. */
-static char **child_argv(const SweepRun *r, const char *dir) {
-    char **av = xmalloc(sizeof(char *) * (size_t)(r->argc + 6));
+/* "train <flags> [--threads=K] --runs-dir DIR --run NAME", NULL-terminated; the strings are
+ * borrowed. threads: the value to add (NULL: none). */
+static char **child_argv(const SweepRun *r, const char *threads, const char *dir) {
+    char **av = xmalloc(sizeof(char *) * (size_t)(r->argc + 7));
     int n = 0;
     av[n++] = "train";
     for (int a = 0; a < r->argc; a++) av[n++] = r->argv[a];
+    if (threads) av[n++] = (char *)threads;
     av[n++] = "--runs-dir";
     av[n++] = (char *)dir;
     av[n++] = "--run";
@@ -243,14 +268,19 @@ static int count_args(char **av) {
     return n;
 }
 
-/* Exit code of a child: its own, or 128 + the signal that killed it (as a shell reports). */
+/* Exit code from a wait status: the child's own, or 128 + the signal that killed it (as a
+ * shell reports). */
+static int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return EXIT_FAIL;
+}
+
 static int wait_child(pid_t pid) {
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return EXIT_FAIL;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return EXIT_FAIL;
+    return exit_code(status);
 }
 
 /* Checks every run's flags (parse, model, cross-option checks) before any training, so a
@@ -270,20 +300,207 @@ static int check_flags(char **av) {
     return wait_child(pid);
 }
 
-static int run_child(char **av, int quiet) {
+/* Starts a run. The runs' own result tables go to stderr (or nowhere with --quiet): the
+ * sweep's stdout is its comparison table alone, ready to be piped. out >= 0: the run's
+ * stdout and stderr go there instead. mask: the signal mask to restore in the run, whose
+ * SIGINT and SIGTERM go back to their defaults before it (NULL: the sweep's are kept). */
+static pid_t start_child(char **av, int quiet, int out, const sigset_t *mask) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) fatal(EXIT_FAIL, "sweep: fork: %s", strerror(errno));
     if (pid == 0) {
-        /* The runs' own result tables go to stderr (or nowhere with --quiet): the sweep's
-         * stdout is its comparison table alone, ready to be piped. */
+        if (mask) {
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            sigprocmask(SIG_SETMASK, mask, NULL);
+        }
+        if (out >= 0) dup2(out, 2);
         int fd = quiet ? open("/dev/null", O_WRONLY) : 2;
         if (fd >= 0) dup2(fd, 1);
         execv("/proc/self/exe", av);
         fprintf(stderr, "train: /proc/self/exe: %s\n", strerror(errno));
         _exit(EXIT_FAIL);
     }
-    return wait_child(pid);
+    return pid;
+}
+
+/* Interrupting a parallel sweep. A sequential sweep leaves SIGINT and SIGTERM alone: Ctrl-C
+ * reaches the run, which saves and says so, and ends the sweep. With several runs at once
+ * their output is held in files only this process copies out, so it stays: on the first
+ * SIGINT or SIGTERM it asks every running run to stop as a first Ctrl-C would (SIGTERM:
+ * after the current step, saved; a run that got the terminal's SIGINT too is not hurried
+ * by it), starts no more, copies out what the runs printed, in order, and ends by the
+ * signal it got. live[k] is run k's pid while it runs (signals are blocked around each
+ * start, so no run escapes the list). */
+static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t *live;
+static int n_live;
+
+static void on_stop(int sig) {
+    stop_sig = sig;
+    for (int k = 0; k < n_live; k++)
+        if (live[k] > 0) kill((pid_t)live[k], SIGTERM);
+}
+
+/* The runs' threads: --threads as given, else (several runs at once) the cores shared out
+ * equally. Returns the number of runs at once: --jobs, else as many as keep every core busy
+ * (cores / threads of the busiest run), never more than the runs. *threads is the flag to
+ * add to every run, or "" for none. */
+static int plan_jobs(const Sweep *s, int cores, char *threads, size_t len) {
+    int given = 0, most = 1;
+    for (int k = 0; k < s->n; k++)
+        for (int a = 0; a < s->runs[k].argc; a++) {
+            const char *arg = s->runs[k].argv[a];
+            if (strncmp(arg, "--threads", 9) != 0 || (arg[9] && arg[9] != '=')) continue;
+            given = 1;
+            long v = arg[9] ? strtol(arg + 10, NULL, 10) : 0;
+            int t = v <= 0 || v > cores ? cores : (int)v;
+            if (t > most) most = t;
+        }
+    int jobs = s->jobs > 0 ? s->jobs : cores / most;
+    if (jobs > s->n) jobs = s->n;
+    if (jobs < 1) jobs = 1;
+    threads[0] = 0;
+    if (!given && jobs > 1)
+        snprintf(threads, len, "--threads=%d", cores / jobs > 1 ? cores / jobs : 1);
+    return jobs;
+}
+
+typedef struct {
+    pid_t pid;      /* 0: not started or reaped */
+    FILE *out;      /* its output, until copied to stderr (several runs at once) */
+    int rc;         /* exit code, -1 while running or not started */
+    int new_dir;    /* its directory did not exist when it started */
+} Slot;
+
+static void print_command(const char *dir, int k, int n, const char *name, char **av) {
+    fprintf(stderr, "sweep %s: run %d/%d: %s\n  train", dir, k + 1, n, name);
+    for (int a = 1; av[a]; a++) fprintf(stderr, " %s", av[a]);
+    fputc('\n', stderr);
+}
+
+static void copy_out(FILE *f) {
+    char buf[8192];
+    size_t n;
+    rewind(f);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stderr);
+    fflush(stderr);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Waits for one started run to end; returns its index. */
+static int reap_one(Slot *slots, int n) {
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            fatal(EXIT_FAIL, "sweep: waitpid: %s", strerror(errno));
+        }
+        for (int k = 0; k < n; k++)
+            if (slots[k].pid == pid) {
+                slots[k].pid = 0;
+                if (live) live[k] = 0;
+                slots[k].rc = exit_code(status);
+                return k;
+            }
+    }
+}
+
+/* Starts run k: its command line first when its output is not held. */
+static void launch(const Sweep *s, const char *dir, char **av, const char *run_dir, Slot *sl,
+                   int k, int hold, const sigset_t *mask) {
+    if (hold) {
+        sl->out = tmpfile();
+        if (!sl->out) fatal(EXIT_FAIL, "sweep: temporary file: %s", strerror(errno));
+    } else if (!s->quiet) {
+        print_command(dir, k, s->n, s->runs[k].name, av);
+    }
+    sl->new_dir = !is_dir(run_dir);
+    sl->pid = start_child(av, s->quiet, sl->out ? fileno(sl->out) : -1, mask);
+    if (live) live[k] = sl->pid;
+}
+
+/* Runs every run, at most jobs at once; returns the index of the first run (in the sweep's
+ * order) that failed, with its exit code in *rc, or -1. */
+static int run_all(const Sweep *s, const char *dir, char ***avs, char **dirs, int jobs, int *rc) {
+    Slot *slots = xcalloc((size_t)s->n, sizeof *slots);
+    int next = 0, running = 0, shown = 0, failed = -1;
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    if (jobs > 1) {
+        live = xcalloc((size_t)s->n, sizeof *live);
+        n_live = s->n;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    for (int k = 0; k < s->n; k++) slots[k].rc = -1;
+    while (running > 0 || (failed < 0 && !stop_sig && next < s->n)) {
+        while (failed < 0 && next < s->n && running < jobs) {
+            if (jobs > 1) sigprocmask(SIG_BLOCK, &stops, &old);
+            int go = !stop_sig;
+            if (go) launch(s, dir, avs[next], dirs[next], &slots[next], next, jobs > 1,
+                           jobs > 1 ? &old : NULL);
+            if (jobs > 1) sigprocmask(SIG_SETMASK, &old, NULL);
+            if (!go) break;
+            next++, running++;
+        }
+        if (running == 0) break;
+        int k = reap_one(slots, s->n);
+        running--;
+        if (!stop_sig && slots[k].rc != 0 && (failed < 0 || k < failed)) {
+            failed = k;
+            /* the runs after it would not have started: stop them and take away what they
+             * made (a directory that was there before stays) */
+            for (int j = k + 1; j < s->n; j++)
+                if (slots[j].pid > 0) kill(slots[j].pid, SIGKILL);
+        }
+        for (; shown < s->n && slots[shown].rc >= 0 && (failed < 0 || shown <= failed); shown++) {
+            if (!slots[shown].out) continue;
+            if (!s->quiet)
+                print_command(dir, shown, s->n, s->runs[shown].name, avs[shown]);
+            copy_out(slots[shown].out);
+        }
+    }
+    *rc = failed >= 0 ? slots[failed].rc : 0;
+    for (int k = 0; k < s->n; k++) {
+        if (failed >= 0 && k > failed && slots[k].rc > 0 && slots[k].new_dir)
+            nftw(dirs[k], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (slots[k].out) fclose(slots[k].out);
+    }
+    free(slots);
+    if (jobs > 1) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        n_live = 0;
+        free((void *)live);
+        live = NULL;
+    }
+    if (stop_sig) raise(stop_sig);
+    return failed;
+}
+
+/* Under mpirun: run k on rank k mod N, one run per rank at a time (dist.h). Returns the
+ * first run (in the sweep's order) that failed, with its exit code in *rc, or -1. */
+static int run_on_ranks(const Sweep *s, const char *dir, char ***avs, int *rc) {
+    dist_sweep_begin();
+    for (int k = 0; k < s->n; k++) {
+        if (dist_sweep_owns(k) && !s->quiet) print_command(dir, k, s->n, s->runs[k].name, avs[k]);
+        *rc = dist_sweep_owns(k) ? wait_child(start_child(avs[k], s->quiet, -1, NULL)) : 0;
+        int failed = dist_sweep_agree(k, s->n, rc);
+        if (failed >= 0) return failed;
+    }
+    return -1;
 }
 
 int cmd_sweep(int argc, char **argv) {
@@ -301,36 +518,33 @@ int cmd_sweep(int argc, char **argv) {
     if (is_dir(dir) && !s.force)
         fatal(EXIT_USAGE, "%s: sweep directory exists (use --force to replace its runs, or another --run name)", dir);
 
-    char ***avs = xmalloc(sizeof(char **) * (size_t)s.n);
-    for (int k = 0; k < s.n; k++) {
-        avs[k] = child_argv(&s.runs[k], dir);
-        if (check_flags(avs[k]) != 0)
-            fatal(EXIT_USAGE, "sweep: run %s: invalid flags (above); nothing was run", s.runs[k].name);
+    char threads[32];
+    int jobs = plan_jobs(&s, omp_get_num_procs(), threads, sizeof threads);
+    if (dist_size() > 1) {   /* under mpirun each rank runs its runs one at a time */
+        if (s.jobs > 1)
+            fatal(EXIT_USAGE, "sweep: --jobs: under mpirun the runs are dealt out to the ranks, "
+                  "one run per rank at a time");
+        threads[0] = 0;
     }
-
-    /* under mpirun the runs are dealt out to the ranks, one run per rank at a time (dist.h) */
-    dist_sweep_begin();
+    char ***avs = xmalloc(sizeof(char **) * (size_t)s.n);
     char **dirs = xmalloc(sizeof(char *) * (size_t)s.n);
     for (int k = 0; k < s.n; k++) {
-        if (dist_sweep_owns(k) && !s.quiet) {
-            fprintf(stderr, "sweep %s: run %d/%d: %s\n  train", dir, k + 1, s.n, s.runs[k].name);
-            for (int a = 1; avs[k][a]; a++) fprintf(stderr, " %s", avs[k][a]);
-            fputc('\n', stderr);
-        }
-        int rc = dist_sweep_owns(k) ? run_child(avs[k], s.quiet) : 0;
-        int failed = dist_sweep_agree(k, s.n, &rc);
-        if (failed >= 0) {
-            warn("sweep: run %s failed (exit code %d); stopping the sweep", s.runs[failed].name, rc);
-            exit(rc);
-        }
+        avs[k] = child_argv(&s.runs[k], threads[0] ? threads : NULL, dir);
+        if (check_flags(avs[k]) != 0)
+            fatal(EXIT_USAGE, "sweep: run %s: invalid flags (above); nothing was run", s.runs[k].name);
         dirs[k] = xmalloc(strlen(dir) + strlen(s.runs[k].name) + 2);
         sprintf(dirs[k], "%s/%s", dir, s.runs[k].name);
     }
-
+    int rc = 0, failed = dist_size() > 1 ? run_on_ranks(&s, dir, avs, &rc)
+                                         : run_all(&s, dir, avs, dirs, jobs, &rc);
+    if (failed >= 0) {
+        warn("sweep: run %s failed (exit code %d); stopping the sweep", s.runs[failed].name, rc);
+        exit(rc);
+    }
     char *svg = xmalloc(strlen(dir) + 16);
     sprintf(svg, "%s/compare.svg", dir);
     printf("sweep %s: %d run%s\n", dir, s.n, s.n == 1 ? "" : "s");
-    int rc = dist_is_root() ? compare_dirs(dirs, s.n, svg, 0, s.quiet) : 0;
+    rc = dist_is_root() ? compare_dirs(dirs, s.n, svg, 0, s.quiet) : 0;
     for (int k = 0; k < s.n; k++) { free(dirs[k]); free(avs[k]); }
     free(dirs); free(avs); free(svg); free(dir);
     sweep_free(&s);

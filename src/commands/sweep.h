@@ -3,8 +3,10 @@
  * its alternatives with ';' or '/'). The runs are the cartesian product of the lists, the
  * first flag varying slowest, or with --pair the lists zipped (each list then has the same
  * length, or one value that every run shares). Each run is `train` with one value per flag,
- * in <runs-dir>/<sweep name>/<run name>, run one after another; the sweep ends with the
- * comparison table (compare.h) and compare.svg in the sweep's directory. */
+ * in <runs-dir>/<sweep name>/<run name>; --jobs N runs up to N of them at once, the cores
+ * shared out between them, with results bit-identical to running them one after another
+ * (train's results do not depend on --threads). The sweep ends with the comparison table
+ * (compare.h) and compare.svg in the sweep's directory. */
 #ifndef SWEEP_H
 #define SWEEP_H
 
@@ -25,6 +27,7 @@ typedef struct {
     char name[256];           /* --run: the sweep's name ("" when not given) */
     char runs_dir[PATH_LEN];  /* --runs-dir, default "runs" */
     int pair, quiet, force;
+    int jobs;                 /* --jobs: runs at once (0: not given, as many as the cores) */
 } Sweep;
 
 /* Expands the sweep's flags argv[0..argc) (no program or subcommand name) into runs. Nothing

@@ -1,7 +1,7 @@
-/* gemm_x86.c: the AVX-512 and AVX2/FMA micro-kernels and packers for kernels.c.
+/* gemm_x86.c: the AVX-512 and AVX2/FMA micro-kernels and packers for gemm.c.
  *
  * Every function carries its own target attribute, so this file compiles for any x86-64
- * baseline; kernels.c only calls into a path after __builtin_cpu_supports said yes.
+ * baseline; gemm.c only calls into a path after __builtin_cpu_supports said yes.
  *
  * Micro-kernels are register-blocked outer products: per k step one row of the packed B
  * panel (nr floats = 2 vectors) is loaded, each of the mr packed A values is broadcast, and
@@ -17,57 +17,14 @@
 #include "kernels/gemm_kernels.h"
 
 #ifdef GEMM_HAVE_X86
-#include <immintrin.h>
+#include "kernels/gemm_x86.h"
+
 #include <stdint.h>
 
-#define T512 __attribute__((target("avx512f")))
 #define T256 __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-static int imin(int a, int b) { return a < b ? a : b; }
-static int iclamp(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
 
 /* ------------------------------------------------------------------------------------------
  * AVX-512 */
-#define MR512 14
-#define NR512 32
-
-INLINE T512 __mmask16 lanes16(int n) {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1u);
-}
-
-/* In-register 16x16 transpose: unpack pairs of rows, then pairs of pairs, then two rounds
- * of 128-bit lane shuffles. r[i] holds row i on entry and column i on exit. */
-INLINE T512 void transpose16(__m512 r[16]) {
-    __m512 a[16], b[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) {
-        __m512d x0 = _mm512_castps_pd(a[4 * q]), x1 = _mm512_castps_pd(a[4 * q + 1]);
-        __m512d x2 = _mm512_castps_pd(a[4 * q + 2]), x3 = _mm512_castps_pd(a[4 * q + 3]);
-        b[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(x0, x2));
-        b[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x0, x2));
-        b[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(x1, x3));
-        b[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(x1, x3));
-    }
-    /* b[4q + c], 128-bit lane l, now holds rows 4q..4q+3 of column 4l + c */
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
-        __m512 d0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
-        __m512 d1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
-        __m512 e0 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
-        __m512 e1 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_f32x4(d0, e0, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(d0, e0, 0xDD);
-        r[8 + c] = _mm512_shuffle_f32x4(d1, e1, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(d1, e1, 0xDD);
-    }
-}
-
 /* Masked loads never touch memory outside the matrix and read zeros for missing rows or k,
  * so one loop handles full and edge panels alike. Panels are at most 32 wide (mr 14, nr 32).
  * The k-contiguous case transposes 16 x 16 blocks in registers. The other case copies one
@@ -120,15 +77,7 @@ static T512 void pack512(const float *src, int ld, int kcontig, int rows, int kc
 INLINE T512 void kern512_body(const int mr, const int nv, int kc, const float *a, const float *b,
                               float *c, int ldc, int nr, float alpha, float beta) {
     __m512 acc0[MR512], acc1[MR512];
-#pragma GCC unroll 14
-    for (int r = 0; r < MR512; r++) {
-        if (r >= mr) break;
-        acc0[r] = _mm512_setzero_ps();
-        acc1[r] = _mm512_setzero_ps();
-        _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + (size_t)r * ldc + nr / 2), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + (size_t)r * ldc + nr - 1), _MM_HINT_T0);
-    }
+    tile512_begin(mr, acc0, acc1, c, ldc, nr);
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 14
@@ -141,51 +90,20 @@ INLINE T512 void kern512_body(const int mr, const int nv, int kc, const float *a
         a += MR512;
         b += NR512;
     }
-    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
-    __m512 va = _mm512_set1_ps(alpha);
-    if (beta == 0.0f) {
-#pragma GCC unroll 14
-        for (int r = 0; r < MR512; r++) {
-            if (r >= mr) break;
-            float *cr = c + (size_t)r * ldc;
-            _mm512_mask_storeu_ps(cr, m0, _mm512_mul_ps(va, acc0[r]));
-            if (nv > 1) _mm512_mask_storeu_ps(cr + 16, m1, _mm512_mul_ps(va, acc1[r]));
-        }
-    } else {
-        __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 14
-        for (int r = 0; r < MR512; r++) {
-            if (r >= mr) break;
-            float *cr = c + (size_t)r * ldc;
-            __m512 c0 = _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr));
-            _mm512_mask_storeu_ps(cr, m0, _mm512_fmadd_ps(va, acc0[r], c0));
-            if (nv > 1) {
-                __m512 c1 = _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16));
-                _mm512_mask_storeu_ps(cr + 16, m1, _mm512_fmadd_ps(va, acc1[r], c1));
-            }
-        }
-    }
+    tile512_store(mr, nv, acc0, acc1, c, ldc, nr, alpha, beta);
 }
 
 static T512 void kernel512(int kc, const float *a, const float *b, float *c, int ldc, int mr,
                            int nr, float alpha, float beta) {
-#define CASE(n) case n: \
-    if (nr > 16) kern512_body(n, 2, kc, a, b, c, ldc, nr, alpha, beta); \
-    else kern512_body(n, 1, kc, a, b, c, ldc, nr, alpha, beta); \
-    break;
-    switch (mr) {
-        CASE(14) CASE(13) CASE(12) CASE(11) CASE(10) CASE(9) CASE(8)
-        CASE(7) CASE(6) CASE(5) CASE(4) CASE(3) CASE(2) CASE(1)
-        default: break;
-    }
-#undef CASE
+    KERNEL512_DISPATCH(kern512_body)
 }
 
 /* kc 256: a 32-wide B micro-panel (32 KB) stays in the 48 KB L1 while the A micro-panels
  * stream past it; mc 512 (36 panels of 14): the packed A block, 504 x 256 floats = 504 KB,
  * stays in the 2 MB L2 while every B panel of the tile sweeps it. nc only bounds the tile
  * width: B is packed one micro-panel at a time. */
-const gemm_path gemm_path_avx512 = {"avx512", MR512, NR512, 256, 512, 4096, pack512, kernel512};
+const gemm_path gemm_path_avx512 = {"avx512", MR512, NR512, 256, 512, 4096, 1, 1, pack512,
+                                    kernel512};
 
 /* ------------------------------------------------------------------------------------------
  * AVX2 + FMA */
@@ -326,7 +244,8 @@ static T256 void kernel256(int kc, const float *a, const float *b, float *c, int
 
 /* A 16-wide B micro-panel of 256 rows is 16 KB, half of a typical 32 KB L1; the 384 x 256
  * A block (384 KB) is sized for a 512 KB-1 MB L2. */
-const gemm_path gemm_path_avx2 = {"avx2", MR256, NR256, 256, 384, 4096, pack256, kernel256};
+const gemm_path gemm_path_avx2 = {"avx2", MR256, NR256, 256, 384, 4096, 1, 1, pack256,
+                                  kernel256};
 
 #else
 typedef int gemm_x86_unused; /* ISO C wants a non-empty translation unit */

@@ -82,6 +82,8 @@ typedef struct Net {
     int reuse_mask;        /* dropout keeps its last mask instead of drawing a new one */
     int overwrite_grads;   /* the next backward writes parameter gradients instead of adding
                               to them (a step's first micro-batch needs no zeroed buffer) */
+    int bf16;              /* Linear layers multiply in bfloat16: inputs of the forward and
+                              backward products rounded to bf16, sums and results in float */
     int stats_cumulative;  /* BatchNorm's running statistics average all batches since
                               num_batches_tracked was 0 (momentum None, as update_bn) */
     Rng dropout_rng;

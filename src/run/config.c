@@ -382,6 +382,10 @@ void config_check_run_length(const Config *c, long total_steps) {
                 fatal(EXIT_USAGE, "--milestones: %ld is at or past the end of the run (%ld steps%s), "
                       "so it would never apply", m[i], total_steps, c->warmup ? " with the warmup" : "");
     }
+    /* the first decay comes after warmup + step_size steps (as a milestone would) */
+    if (!strcmp(c->schedule, "step") && c->step_size > 0 && c->warmup + c->step_size >= total_steps)
+        fatal(EXIT_USAGE, "--step-size: %ld steps%s reach past the end of the run (%ld steps), so the "
+              "lr would never decay", c->step_size, c->warmup ? " after the warmup" : "", total_steps);
     check_validation_flags(c, c->val);
 }
 

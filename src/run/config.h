@@ -58,6 +58,7 @@ typedef struct {
     long log_curvature, examples, probes, lanczos_iter, grid; int log_noise, trace; double tol, span, condition, within; char from[PATH_LEN], to[PATH_LEN], dirs[8], fn[16], start[64];
     char plot_scale[8];
     char denormals[8];
+    char precision[8];
     long threads, seed;
     double mpi_timeout;
     /* run directory */

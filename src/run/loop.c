@@ -135,7 +135,7 @@ void run_loop(Run *run) {
     }
     sb_free(&extra);
     if (t->c.log_layers || t->c.overfit) run->prev_params = xalloc_floats((size_t)t->net.n_params);
-    double *extra_values = xmalloc(sizeof(double) * 4 * NET_MAX_NODES);
+    double *extra_values = run->row_values = xmalloc(sizeof(double) * 4 * NET_MAX_NODES);
 
     progress_message(&run->log, "train: %s, %ld params, %d train / %d val examples, %ld steps "
                      "(%ld per epoch)%s", t->c.model, t->net.n_params, t->train.n, t->val.n,
@@ -198,6 +198,7 @@ void run_loop(Run *run) {
     }
     run->signal = !strcmp(run->stopped, "interrupted") ? dist_stop(stop_signal) : 0;
     free(extra_values);
+    run->row_values = NULL;
 }
 
 static void run_title(const Config *c, char *buf, size_t len) {

@@ -17,6 +17,7 @@ typedef struct {
     const char *stopped;      /* "completed", "early-stop", "overfit", "interrupted" */
     long kept_step;           /* the step whose weights the final evaluation used */
     float *prev_params;       /* parameters before the step (--log-layers, --overfit) */
+    double *row_values;       /* a log row's extra columns (held here, reachable until exit) */
     LayerStats layers[NET_MAX_NODES];
     int n_layers;
     double first_loss;        /* the loss of step 1, at the initial weights */

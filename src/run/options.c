@@ -227,6 +227,9 @@ const OptDef opts[] = {
      "loss axis of loss.svg"},
     {"denormals", T_STR, F(denormals), "flush", "flush|keep", NULL, 0, 0, 0, 0, OPT_KEEP, "length",
      "flush: treat floats below 1.2e-38 as 0 (FTZ/DAZ, much faster); keep: IEEE, as PyTorch"},
+    {"precision", T_STR, F(precision), "fp32", "fp32|bf16", NULL, 0, 0, 0, 0, OPT_KEEP, "length",
+     "bf16: Linear layers' products on bfloat16 inputs with float sums (needs AVX512-BF16); "
+     "weights, gradients, optimizer and loss stay float"},
     {"threads", T_INT, F(threads), "0", NULL, NULL, 0, 0, 4096, 0, OPT_NOSAVE, "length",
      "worker threads (0 = all cores); results do not depend on it"},
     {"mpi-timeout", T_FLOAT, F(mpi_timeout), "300", NULL, NULL, 0, 0, 1e6, OPEN_LO, OPT_NOSAVE,

@@ -122,12 +122,20 @@ static void load_weights(Trainer *t, const StFile *weights, const char *path) {
     if (ckpt_load_model(weights, &t->net, path, err) != 0) fatal(EXIT_FAIL, "%s", err);
 }
 
+int trainer_precision_bf16(const Config *c) {
+    char err[ERR_LEN];
+    if (strcmp(c->precision, "bf16") != 0) return 0;
+    if (kernels_bf16_check(err, sizeof err) != 0) fatal(EXIT_USAGE, "--precision bf16: %s", err);
+    return 1;
+}
+
 void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *weights,
                    const char *weights_path) {
     memset(t, 0, sizeof *t);
     t->c = *c;
     kernels_set_threads(dist_configure(c));
     kernels_set_denormals(!strcmp(c->denormals, "flush"));
+    int bf16 = trainer_precision_bf16(c);
     load_data(t, kind);
     StFile init = {0};
     if (!weights && t->c.init[0]) {
@@ -137,6 +145,7 @@ void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *we
         weights_path = t->c.init;
     }
     build_network(t, kind, weights, weights_path);
+    t->net.bf16 = bf16;
     net_init_params(&t->net, (uint64_t)t->c.seed);
     rng_seed(&t->net.dropout_rng, (uint64_t)t->c.seed, STREAM_DROPOUT);
     if (weights) load_weights(t, weights, weights_path);

@@ -56,6 +56,10 @@ long trainer_group_size(const Config *c, long n_train);
  * data's, and t->c.model then names it. The weights come from `weights` (a checkpoint read
  * from weights_path: --resume, eval's --ckpt) when given, else from --init, else from the
  * seeded initialisation. */
+/* 1 for --precision bf16, once this CPU is known to run it (else exit 2 with the reason),
+ * 0 for fp32: the value of the network's `bf16`. */
+int trainer_precision_bf16(const Config *c);
+
 void trainer_setup(Trainer *t, const Config *c, SetupKind kind, const StFile *weights,
                    const char *weights_path);
 /* One optimizer step at learning rate lr; momentum, when not NAN, replaces the optimizer's
