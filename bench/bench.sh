@@ -192,4 +192,5 @@ seq_s=$(elapsed "$t0" "$t1"); par_s=$(elapsed "$t1" "$t2")
 at_once=$((threads < 12 ? threads : 12))
 echo "12-run sweep (784-256-256-10, batch 64, 1 epoch each, final evaluations included): --jobs 1 $seq_s s;" \
     "default --jobs ($at_once at once, $((threads / at_once)) thread(s) each) $par_s s: $(awk -v a="$seq_s" -v b="$par_s" 'BEGIN { printf "%.2fx", a / b }')"
+sh bench/baseline.sh
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
