@@ -18,8 +18,7 @@ static double element(const StTensor *t, long i) {
 
 TensorStats inspect_stats(const StTensor *t) {
     TensorStats s = {0, NAN, NAN, NAN, NAN, 0, NAN};
-    long n = 1;
-    for (int d = 0; d < t->ndim; d++) n *= (long)t->shape[d];
+    long n = (long)st_elements(t);
     s.n = n;
     if (n <= 0) return s;
     double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;

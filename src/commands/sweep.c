@@ -437,12 +437,7 @@ static int run_all(const Sweep *s, const char *dir, char ***avs, char **dirs, in
     if (jobs > 1) {
         live = xcalloc((size_t)s->n, sizeof *live);
         n_live = s->n;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_stop;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        catch_stop_signals(on_stop);
     }
     for (int k = 0; k < s->n; k++) slots[k].rc = -1;
     while (running > 0 || (failed < 0 && !stop_sig && next < s->n)) {

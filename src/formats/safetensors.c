@@ -47,6 +47,10 @@ static int64_t shape_count(const int64_t *shape, int ndim) {
     return count;
 }
 
+int64_t st_elements(const StTensor *t) {
+    return shape_count(t->shape, t->ndim);
+}
+
 static uint64_t elem_size(int dtype) {
     return dtype == ST_I64 ? 8 : 4;
 }

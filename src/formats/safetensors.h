@@ -65,6 +65,8 @@ int st_read(const char *path, StFile *f, char *err);
 void st_free(StFile *f);
 
 const StTensor *st_find(const StFile *f, const char *name);
+/* The number of elements of t (the product of its shape). */
+int64_t st_elements(const StTensor *t);
 const char *st_meta_get(const StFile *f, const char *key);
 
 /* Base64 (RFC 4648, with padding), for binary state kept in string metadata.

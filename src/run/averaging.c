@@ -130,10 +130,7 @@ void averaging_load(Trainer *t, const StFile *f, const char *path, int best) {
     memcpy(a->params, n->params, sizeof(float) * (size_t)n->n_params);
     for (int i = 0; i < a->n_extra; i++) {
         const StTensor *x = &a->extra[i], *s = st_find(f, x->name);
-        long count = 1;
-        for (int d = 0; d < x->ndim; d++) count *= x->shape[d];
-        long stored = s ? 1 : 0;
-        for (int d = 0; s && d < s->ndim; d++) stored *= s->shape[d];
+        long count = (long)st_elements(x), stored = s ? (long)st_elements(s) : 0;
         if (!s || s->dtype != x->dtype || stored != count || s->ndim != x->ndim)
             fatal(EXIT_FAIL, "%s: no tensor '%s' of %ld %s (a run with weight averaging keeps the "
                   "trained weights beside the averaged ones)", path, x->name, count,

@@ -395,8 +395,7 @@ void dist_bcast_averaging(Averaging *a, long n_params) {
     bcast_bytes(a->params, (long)sizeof(float) * n_params, "sharing the averaged weights");
     for (int i = 0; i < a->n_extra; i++) {
         const StTensor *x = &a->extra[i];
-        long count = 1;
-        for (int d = 0; d < x->ndim; d++) count *= x->shape[d];
+        long count = (long)st_elements(x);
         if (x->dtype == ST_I64) bcast_bytes(x->i64, (long)sizeof(int64_t) * count, "sharing the averaged weights");
         else bcast_bytes(x->data, (long)sizeof(float) * count, "sharing the averaged weights");
     }

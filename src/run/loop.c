@@ -45,12 +45,7 @@ static void on_signal(int sig) {
 }
 
 static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals(on_signal);
     dist_watch_signal(&stop_signal);
 }
 

@@ -56,8 +56,8 @@ void resume_apply(Resume *r, Trainer *t) {
               r->path, st->samples, st->step, group);
     trainer_restore_rng(t);
     int ended = st->step >= t->total_steps || !strcmp(st->stopped, "early-stop") || !strcmp(st->stopped, "overfit");
-    int summary_final = dist_root_int(dist_is_root() && recover_summary_final(t->c.resume, st->step));
-    if (ended && !summary_final) {
+    /* ended comes from the checkpoint, the same on every rank; rank 0 reads the summary */
+    if (ended && !dist_root_int(dist_is_root() && recover_summary_final(t->c.resume, st->step))) {
         /* the run ended but its summary was not written: only the final evaluation is redone */
         if (!st->stopped[0]) snprintf(st->stopped, sizeof st->stopped, "completed");
         t->total_steps = st->step;

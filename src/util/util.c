@@ -3,6 +3,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,4 +144,13 @@ const void *find_by_name(const void *table, int count, size_t stride, const char
         if (strcmp(*(const char *const *)row, name) == 0) return row;
     }
     return NULL;
+}
+
+void catch_stop_signals(void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

@@ -43,6 +43,8 @@ const void *find_by_name(const void *table, int count, size_t stride, const char
 
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
+/* SIGINT and SIGTERM call handler (no SA_RESTART: a blocking call they interrupt returns EINTR). */
+void catch_stop_signals(void (*handler)(int));
 
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, *len excludes the NUL).
  * Returns NULL and fills err on failure (missing, directory, unreadable). */
