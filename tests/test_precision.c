@@ -18,7 +18,9 @@
 enum { ROWS = 37, IN = 70, HID = 45, OUT = 10 };
 
 /* Linear(IN, HID), ReLU, Linear(HID, OUT), cross-entropy over ROWS random rows, one forward
- * and backward in the given precision; the outputs land in n. */
+ * and backward in the given precision; the outputs land in n. Unfused, so that value[1]
+ * holds the pre-activation and grad[2] the product dy W2 (test_nn checks that fusion
+ * changes no bit, in both precisions). */
 static void linear_pass(Net *n, int bf16) {
     ModelSpec m;
     char err[ERR_LEN];
@@ -27,6 +29,7 @@ static void linear_pass(Net *n, int bf16) {
     if (model_spec_parse_list(spec, &m, err) != 0) { fprintf(stderr, "  %s\n", err); exit(1); }
     model_spec_add_loss(&m, LAYER_CROSS_ENTROPY, 0);
     if (model_build(n, &m, 0, err) != 0) { fprintf(stderr, "  %s\n", err); exit(1); }
+    n->no_fusion = 1;
     net_alloc(n, ROWS);
     net_init_params(n, 7);
     rng_state = 99;

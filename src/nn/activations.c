@@ -100,10 +100,11 @@ static void gelu_r_backward(Net *n, const Node *node, int rows) {
                                GELU_PDF(x[i]) * (2.0f - x[i] * x[i]) * rx[i] * dy[i]);
 }
 
-#define ACTIVATION(NAME, TORCH) \
+#define ACTIVATION(NAME, TORCH, GEMM_RELU) \
     const LayerDef layer_##NAME = {#NAME, TORCH, 1, 0, 0, NULL, NULL, NULL, NAME##_forward, \
-                                   NAME##_backward, NAME##_r_forward, NAME##_r_backward}
-ACTIVATION(relu, "ReLU");
-ACTIVATION(tanh, "Tanh");
-ACTIVATION(sigmoid, "Sigmoid");
-ACTIVATION(gelu, "GELU");
+                                   NAME##_backward, NAME##_r_forward, NAME##_r_backward, 0, \
+                                   GEMM_RELU}
+ACTIVATION(relu, "ReLU", 1);   /* a neighbouring product can apply it (net.c's fusion) */
+ACTIVATION(tanh, "Tanh", 0);
+ACTIVATION(sigmoid, "Sigmoid", 0);
+ACTIVATION(gelu, "GELU", 0);

@@ -134,5 +134,5 @@ static void batchnorm_r_backward(Net *n, const Node *node, int rows) {
 
 const LayerDef layer_batchnorm = {
     "batchnorm", "BatchNorm1d", 1, 2, 1e-5, batchnorm_build, batchnorm_init, batchnorm_scratch,
-    batchnorm_forward, batchnorm_backward, batchnorm_r_forward, batchnorm_r_backward,
+    batchnorm_forward, batchnorm_backward, batchnorm_r_forward, batchnorm_r_backward, 0, 0,
 };

@@ -49,5 +49,5 @@ static void dropout_r_backward(Net *n, const Node *node, int rows) {
 
 const LayerDef layer_dropout = {
     "dropout", "Dropout", 1, 1, 0, NULL, NULL, dropout_scratch,
-    dropout_forward, dropout_backward, dropout_r_forward, dropout_r_backward,
+    dropout_forward, dropout_backward, dropout_r_forward, dropout_r_backward, 0, 0,
 };

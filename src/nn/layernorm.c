@@ -96,5 +96,5 @@ static void layernorm_r_backward(Net *n, const Node *node, int rows) {
 
 const LayerDef layer_layernorm = {
     "layernorm", "LayerNorm", 1, 2, 1e-5, layernorm_build, layernorm_init, layernorm_scratch,
-    layernorm_forward, layernorm_backward, layernorm_r_forward, layernorm_r_backward,
+    layernorm_forward, layernorm_backward, layernorm_r_forward, layernorm_r_backward, 0, 0,
 };

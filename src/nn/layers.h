@@ -36,6 +36,11 @@ typedef struct {
     void (*backward)(Net *n, const Node *node, int rows);
     void (*r_forward)(Net *n, const Node *node, int rows);
     void (*r_backward)(Net *n, const Node *node, int rows);
+    /* fusion (net.c): a producer computes its output and its input gradient with one GEMM
+     * product each, which can apply a ReLU epilogue and a ReLU gate; gemm_relu marks the
+     * layer max(x, 0) that those stand in for. */
+    int gemm_producer;
+    int gemm_relu;
 } LayerDef;
 
 extern const LayerDef *const layer_table[LAYER_COUNT];

@@ -9,7 +9,8 @@
  *
  * The forward and backward products go through gemm_run: the bias rides in the forward
  * product's epilogue, and the backward's dW and dx share one parallel region; both change no
- * bit. With n->bf16 (--precision bf16) they take sgemm_bf16's arithmetic: x, W and dy are
+ * bit. So does fusion with a neighbouring ReLU (net.c): the forward epilogue then also
+ * applies the next node's max(y, 0), and dx is gated by x > 0 for the ReLU before it. With n->bf16 (--precision bf16) they take sgemm_bf16's arithmetic: x, W and dy are
  * rounded to bfloat16 as the products read them, the sums stay float, and y, dx, dW, the bias
  * and its gradient are float: PyTorch's CPU autocast for Linear, except that autocast also
  * rounds y (and so what flows to the next layer and back) to bf16. The R-operator passes
@@ -43,7 +44,8 @@ static void linear_forward(Net *n, const Node *node, int rows) {
     int in = node->dim_in, out = node->dim_out;
     Gemm y = {.trans_b = 1, .M = rows, .N = out, .K = in, .alpha = 1.0f, .A = X(n, node),
               .lda = in, .B = n->params + TOFF(n, node, W), .ldb = in, .C = Y(n, node),
-              .ldc = out, .bf16 = n->bf16, .bias = n->params + TOFF(n, node, B)};
+              .ldc = out, .bf16 = n->bf16, .bias = n->params + TOFF(n, node, B),
+              .relu = node->relu_epilogue};
     gemm_run(1, &y);
 }
 
@@ -56,7 +58,7 @@ static void linear_backward(Net *n, const Node *node, int rows) {
          .C = n->grads + TOFF(n, node, W), .ldc = in, .bf16 = n->bf16},
         {.M = rows, .N = in, .K = out, .alpha = 1.0f, .A = DY(n, node), .lda = out,
          .B = n->params + TOFF(n, node, W), .ldb = in, .C = DX(n, node), .ldc = in,
-         .bf16 = n->bf16},
+         .bf16 = n->bf16, .gate = node->gate_dx ? X(n, node) : NULL, .ldg = in},
     };
     gemm_run(node->in > 0 ? 2 : 1, g);   /* dW, and dx unless this reads the input */
     if (n->overwrite_grads) memset(db, 0, sizeof(float) * (size_t)out);
@@ -90,5 +92,5 @@ static void linear_r_backward(Net *n, const Node *node, int rows) {
 
 const LayerDef layer_linear = {
     "linear", "Linear", 1, 1, 0, linear_build, linear_init, NULL,
-    linear_forward, linear_backward, linear_r_forward, linear_r_backward,
+    linear_forward, linear_backward, linear_r_forward, linear_r_backward, 1, 0,
 };

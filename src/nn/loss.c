@@ -140,9 +140,9 @@ static long loss_scratch(const Node *node, int capacity) {
 
 const LayerDef layer_cross_entropy = {
     "cross_entropy", "CrossEntropyLoss", 0, 2, 0, loss_build, NULL, loss_scratch,
-    cross_entropy_forward, cross_entropy_backward, cross_entropy_r_forward, cross_entropy_r_backward,
+    cross_entropy_forward, cross_entropy_backward, cross_entropy_r_forward, cross_entropy_r_backward, 0, 0,
 };
 const LayerDef layer_mse = {
     "mse", "MSELoss", 0, 0, 0, loss_build, NULL, loss_scratch,
-    mse_forward, mse_backward, mse_r_forward, mse_r_backward,
+    mse_forward, mse_backward, mse_r_forward, mse_r_backward, 0, 0,
 };

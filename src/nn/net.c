@@ -63,12 +63,50 @@ int net_add(Net *n, LayerKind kind, double arg, char *err) {
     return 0;
 }
 
+/* Fusion. A ReLU after a producer (Linear) is applied in the producer's GEMM epilogue,
+ * and the ReLU's output shares the producer's output buffer: the pre-activation is read by
+ * nothing but the ReLU, and max(x, 0) > 0 exactly where x > 0. A ReLU before a producer is
+ * applied to the gradient by the producer's input-gradient product (gated by the ReLU's
+ * output), and the ReLU's input gradient shares its output gradient's buffer. Each fused
+ * pass computes y > 0 ? v : 0 on the same floats as the ReLU's own, so no bit changes;
+ * the R-op passes stay unfused (rvalue and rgrad are never shared). */
+static int fuses_forward(const Net *n, int i) {   /* node i's product applies i + 1's ReLU */
+    return !n->no_fusion && i + 1 < n->n_nodes && layer_table[n->nodes[i].kind]->gemm_producer &&
+           layer_table[n->nodes[i + 1].kind]->gemm_relu;
+}
+static int fuses_backward(const Net *n, int i) {  /* node i + 1's product gates for i's ReLU */
+    return !n->no_fusion && i + 1 < n->n_nodes && layer_table[n->nodes[i].kind]->gemm_relu &&
+           n->nodes[i].in > 0 && layer_table[n->nodes[i + 1].kind]->gemm_producer;
+}
+
+static void plan_fusion(Net *n) {
+    for (int v = 0; v < n->n_values; v++) n->value_owner[v] = n->grad_owner[v] = v;
+    for (int i = 0; i < n->n_nodes; i++) {
+        Node *a = &n->nodes[i], *b = &n->nodes[i + 1];
+        if (fuses_forward(n, i)) {
+            a->relu_epilogue = 1;
+            b->skip_forward = 1;
+            n->value_owner[b->out] = n->value_owner[b->in];
+        }
+        if (fuses_backward(n, i)) {
+            b->gate_dx = 1;
+            a->skip_backward = 1;
+            n->grad_owner[a->in] = n->grad_owner[a->out];
+        }
+    }
+}
+
 void net_alloc(Net *n, int capacity) {
     n->capacity = capacity;
+    plan_fusion(n);
     for (int v = 0; v < n->n_values; v++) {
-        n->value[v] = xalloc_floats((size_t)capacity * n->value_dim[v]);
-        n->grad[v] = v == 0 ? NULL : xalloc_floats((size_t)capacity * n->value_dim[v]);
+        size_t floats = (size_t)capacity * n->value_dim[v];
+        n->value[v] = n->value_owner[v] < v ? n->value[n->value_owner[v]] : xalloc_floats(floats);
+        n->grad[v] = v == 0 ? NULL : n->grad_owner[v] != v ? NULL : xalloc_floats(floats);
     }
+    /* a gradient shared with a later slot's (the ReLU's input takes its output's) */
+    for (int v = 1; v < n->n_values; v++)
+        if (n->grad_owner[v] != v) n->grad[v] = n->grad[n->grad_owner[v]];
     for (int i = 0; i < n->n_nodes; i++) {
         const LayerDef *def = layer_table[n->nodes[i].kind];
         long floats = def->scratch ? def->scratch(&n->nodes[i], capacity) : 0;
@@ -83,6 +121,9 @@ void net_alloc(Net *n, int capacity) {
 double net_alloc_floats(const Net *n, int capacity) {
     double floats = 0;
     for (int v = 0; v < n->n_values; v++) floats += (v ? 2.0 : 1.0) * capacity * n->value_dim[v];
+    for (int i = 0; i < n->n_nodes; i++)   /* slots sharing a buffer (plan_fusion) */
+        floats -= (fuses_forward(n, i) + fuses_backward(n, i)) * (double)capacity *
+                  n->value_dim[n->nodes[i].out];
     for (int i = 0; i < n->n_nodes; i++) {
         const LayerDef *def = layer_table[n->nodes[i].kind];
         if (def->scratch) floats += (double)def->scratch(&n->nodes[i], capacity);
@@ -100,7 +141,9 @@ void net_alloc_r(Net *n) {
 
 void net_free(Net *n) {
     for (int v = 0; v < n->n_values; v++) {
-        free(n->value[v]); free(n->grad[v]); free(n->rvalue[v]); free(n->rgrad[v]);
+        if (n->value_owner[v] == v) free(n->value[v]);
+        if (n->grad_owner[v] == v) free(n->grad[v]);
+        free(n->rvalue[v]); free(n->rgrad[v]);
     }
     for (int i = 0; i < n->n_nodes; i++) free(n->nodes[i].scratch);
     free(n->params);
@@ -149,12 +192,12 @@ void net_forward(Net *n, int rows) {
     n->loss_sum = 0;
     n->correct = 0;
     for (int i = 0; i < n->n_nodes; i++)
-        layer_table[n->nodes[i].kind]->forward(n, &n->nodes[i], rows);
+        if (!n->nodes[i].skip_forward) layer_table[n->nodes[i].kind]->forward(n, &n->nodes[i], rows);
 }
 
 void net_backward(Net *n, int rows) {
     for (int i = n->n_nodes - 1; i >= 0; i--)
-        layer_table[n->nodes[i].kind]->backward(n, &n->nodes[i], rows);
+        if (!n->nodes[i].skip_backward) layer_table[n->nodes[i].kind]->backward(n, &n->nodes[i], rows);
     n->overwrite_grads = 0;
 }
 

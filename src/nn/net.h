@@ -54,6 +54,13 @@ typedef struct {
                               label smoothing, norm eps */
     int t0, nt;            /* its tensors: tensors[t0 .. t0 + nt) */
     float *scratch;        /* its own scratch (a dropout mask, saved statistics) */
+    /* fusion (net_alloc, from the rows' gemm_producer / gemm_relu): a product applies the
+     * ReLU of the next node in its epilogue, or gates its input gradient by the ReLU
+     * before it; the ReLU node then skips that pass and shares the slot's buffer */
+    int relu_epilogue;     /* producer: forward applies max(., 0) (the next node's ReLU) */
+    int gate_dx;           /* producer: input gradient zeroed where its input is not > 0 */
+    int skip_forward;      /* ReLU: done by the product before it */
+    int skip_backward;     /* ReLU: done by the product after it */
 } Node;
 
 typedef struct Net {
@@ -66,6 +73,10 @@ typedef struct Net {
     float *rvalue[NET_MAX_NODES + 1];  /* R{value}: forward-mode derivative along rparams */
     float *rgrad[NET_MAX_NODES + 1];   /* R{grad} (both allocated by net_alloc_r) */
     int capacity;                      /* rows per forward/backward call */
+    int value_owner[NET_MAX_NODES + 1];   /* slot whose buffer value[v] is (v, or fused) */
+    int grad_owner[NET_MAX_NODES + 1];    /* the same for grad[v] */
+    int no_fusion;                     /* set before net_alloc: every node runs its own
+                                          passes (tests compare the fused tape with it) */
 
     float *params, *grads;             /* the flat parameters and where backward writes their
                                           gradients (n_params floats each) */
