@@ -17,6 +17,26 @@ static inline float torch_lerp(float a, float b, float w) {
     return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
 }
 
+/* SGD's update (torch.optim.SGD) on the step d = (g + wd p) scale, for SGD (scale 1: the
+ * product is exact) and LARS (its trust ratio): with momentum mu != 0, b <- d on the first
+ * step, else b <- mu b + damp d, and d <- d + mu b (nesterov) or b; then p <- p - lr d.
+ * The flags are loop-invariant locals, so the loop vectorises (with blends). */
+static inline void sgd_update(long n, float *p, const float *g, float *b, float wd, float scale,
+                              float mu, float damp, int nesterov, int first, float lr) {
+    if (mu == 0.0f) {
+        _Pragma("omp simd")
+        for (long i = 0; i < n; i++) p[i] -= lr * ((g[i] + wd * p[i]) * scale);
+        return;
+    }
+    _Pragma("omp simd")
+    for (long i = 0; i < n; i++) {
+        float d = (g[i] + wd * p[i]) * scale;
+        float bi = first ? d : mu * b[i] + damp * d;
+        b[i] = bi;
+        p[i] -= lr * (nesterov ? d + mu * bi : bi);
+    }
+}
+
 /* sum of x[i]^2 in double, in index order (a fixed order: the same bits for any threads) */
 double sum_squares(const float *x, long n);
 

@@ -15,17 +15,8 @@
  *   d <- g + mu b (nesterov) or b;  p <- p - lr d.  Without momentum d = g. */
 static void sgd_step(const OptimHyper *h, long n, float *p, const float *g, float *const *state,
                      long t, float lr, float wd) {
-    float mu = (float)h->momentum, damp = (float)(1.0 - h->dampening);
-    float *b = state[0];
-    _Pragma("omp simd")
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        if (mu != 0.0f) {
-            b[i] = t == 1 ? gi : mu * b[i] + damp * gi;
-            gi = h->nesterov ? gi + mu * b[i] : b[i];
-        }
-        p[i] -= lr * gi;
-    }
+    sgd_update(n, p, g, state[0], wd, 1.0f, (float)h->momentum, (float)(1.0 - h->dampening),
+               h->nesterov, t == 1, lr);
 }
 
 /* Adagrad (torch.optim.Adagrad): g <- g + wd p;  s <- s + g^2 (s starts at

@@ -31,6 +31,7 @@ void lamb_step(Optim *o, const OptimHyper *h, const OptTensor *tensor, float *p,
     float w1 = (float)(1.0 - h->beta1), b2 = (float)h->beta2, a2 = (float)(1.0 - h->beta2);
     float eps = (float)h->eps, bc1 = (float)(1.0 - pow(h->beta1, (double)t));
     float sqrt_bc2 = (float)sqrt(1.0 - pow(h->beta2, (double)t));
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) {
         m[i] = torch_lerp(m[i], g[i], w1);
         v[i] = v[i] * b2 + a2 * g[i] * g[i];
@@ -43,6 +44,7 @@ void lamb_step(Optim *o, const OptimHyper *h, const OptTensor *tensor, float *p,
         if (wn > 0 && un > 0) ratio = wn / un;
         if (h->trust_clip && ratio > 1.0f) ratio = 1.0f;
     }
+    _Pragma("omp simd")
     for (long i = 0; i < n; i++) p[i] += -lr * (u[i] * ratio);
 }
 
@@ -67,15 +69,7 @@ void lars_step(Optim *o, const OptimHyper *h, const OptTensor *tensor, float *p,
         if (wn > 0 && gn > 0) trust = (float)h->trust_coeff * wn / (gn + wn * wd + (float)h->eps);
         if (h->trust_clip) trust = fminf(trust / lr, 1.0f);
     }
-    float mu = (float)h->momentum, damp = (float)(1.0 - h->dampening);
-    float *b = state[0];
-    for (long i = 0; i < n; i++) {
-        float d = g[i] + wd * p[i];
-        if (tensor->role == ROLE_WEIGHT) d *= trust;
-        if (mu != 0.0f) {
-            b[i] = t == 1 ? d : mu * b[i] + damp * d;
-            d = h->nesterov ? d + mu * b[i] : b[i];
-        }
-        p[i] -= lr * d;
-    }
+    float scale = tensor->role == ROLE_WEIGHT ? trust : 1.0f;
+    sgd_update(n, p, g, state[0], wd, scale, (float)h->momentum, (float)(1.0 - h->dampening),
+               h->nesterov, t == 1, lr);
 }
