@@ -44,6 +44,15 @@ static const Golden recipes[] = {
     {"rmsprop-tanh-mse",
      "--steps 150 --opt rmsprop --centered --momentum 0.5 --loss mse --act tanh --model 784-64-10",
      0xf91f84e982a6327cULL, 0xa3df54698d8ee6aaULL},
+    /* BatchNorm's column passes, LARS and the shared SGD update, the ReLU fusion */
+    {"lars-batchnorm",
+     "--steps 150 --opt lars --lr 0.5 --norm batch --model 784-40-24-10 --batch 48",
+     0x904b5e5d27ac573cULL, 0xd961aa7851581f10ULL},
+    /* LayerNorm, Nesterov momentum with weight decay, LAMB */
+    {"nesterov-layernorm", "--steps 150 --opt nesterov --lr 0.05 --wd 1e-3 --norm layer --model 784-48-10",
+     0x87cb1160fda72ea9ULL, 0x230ea26fbadd9472ULL},
+    {"lamb", "--steps 100 --opt lamb --lr 1e-2 --model 784-32-32-10 --batch 80", 0xd2860bfcd08b17d5ULL,
+     0x743a051df73ded77ULL},
 };
 
 static void test_golden_weights(void) {

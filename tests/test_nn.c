@@ -449,6 +449,57 @@ static void test_relu_fusion_exact(void) {
         }
 }
 
+/* Evaluation in pieces bigger than a training pass (eval_capacity): 40 rows in one forward
+ * give the logits of five 8-row forwards bit for bit, through BatchNorm's and LayerNorm's
+ * evaluation paths and their scratch, ReLU fusion and dropout; the memory estimate counts
+ * the bigger values. */
+static void test_eval_capacity(void) {
+    const char *spec = "input 12, linear 20, batchnorm, relu, dropout 0.5, linear 17, layernorm, "
+                       "gelu, linear 9, relu, linear 4";
+    ModelSpec m;
+    char err[ERR_LEN];
+    CHECK(model_spec_parse_list(spec, &m, err) == 0);
+    model_spec_add_loss(&m, LAYER_CROSS_ENTROPY, 0);
+    Net big, small;
+    CHECK(model_build(&big, &m, 0, err) == 0);
+    CHECK(model_build(&small, &m, 0, err) == 0);
+    big.eval_capacity = 40;
+    double floats_small = net_alloc_floats(&small, 8), floats_big = net_alloc_floats(&big, 8);
+    CHECK(floats_big > floats_small);
+    net_alloc(&big, 8);
+    net_alloc(&small, 8);
+    CHECK(big.capacity == 8 && big.eval_capacity == 40 && small.eval_capacity == 8);
+    net_init_params(&big, 3);
+    net_init_params(&small, 3);
+    /* running statistics away from their initial 0 and 1 */
+    for (int i = 0; i < big.n_buffers; i++) big.buffers[i] = small.buffers[i] = 0.5f + 0.01f * i;
+    Rng rng;
+    rng_seed(&rng, 8, STREAM_TEST);
+    static float x[40 * 12], logits[40 * 4];
+    static int labels[40];
+    for (int i = 0; i < 40 * 12; i++) x[i] = 2 * rng_uniform(&rng) - 1;
+    for (int i = 0; i < 40; i++) labels[i] = i % 4;
+    big.training = small.training = 0;
+    big.labels = labels;
+    memcpy(net_input(&big), x, sizeof x);
+    net_forward(&big, 40);
+    long correct = 0;
+    double loss = 0;
+    for (int c = 0; c < 5; c++) {
+        memcpy(net_input(&small), x + c * 8 * 12, sizeof(float) * 8 * 12);
+        small.labels = labels + c * 8;
+        net_forward(&small, 8);
+        memcpy(logits + c * 8 * 4, net_logits(&small), sizeof(float) * 8 * 4);
+        correct += small.correct;
+        loss += small.loss_sum;
+    }
+    CHECK(memcmp(net_logits(&big), logits, sizeof logits) == 0);
+    CHECK(big.correct == correct);
+    CHECK_NEAR(big.loss_sum, loss, 1e-12 * fabs(loss));
+    net_free(&big);
+    net_free(&small);
+}
+
 int main(void) {
     RUN(test_cross_entropy_uniform);
     RUN(test_cross_entropy_smoothing);
@@ -464,5 +515,6 @@ int main(void) {
     RUN(test_hvp_quadratic);
     RUN(test_hvp_symmetric);
     RUN(test_relu_fusion_exact);
+    RUN(test_eval_capacity);
     return test_summary();
 }

@@ -1,7 +1,8 @@
 /* batchnorm.c: torch.nn.BatchNorm1d(features, eps=1e-5, momentum=0.1) on rows x features.
  *
  * Training: each feature is standardised over the rows of the batch (biased variance; the
- * arithmetic is norm.c's, on a column: stride = features, one gain per column), and, when
+ * arithmetic is norm.c's, on columns: its column form, which reads the rows in order, for
+ * the training passes, the one-vector form for the R-op passes), and, when
  * the pass updates statistics, running_mean = 0.9 running_mean + 0.1 mean, running_var =
  * 0.9 running_var + 0.1 var n/(n - 1) (the unbiased variance) and num_batches_tracked += 1;
  * with n->stats_cumulative (momentum None) the weight 0.1 is 1 / num_batches_tracked.
@@ -43,53 +44,94 @@ static long batchnorm_scratch(const Node *node, int capacity) {
 }
 
 #define XH(node) ((node)->scratch)
-#define RXH(n, node) ((node)->scratch + (long)(n)->capacity * (node)->dim_out)
-#define RSTD(n, node) ((node)->scratch + 2L * (n)->capacity * (node)->dim_out)
+#define RXH(n, node) ((node)->scratch + (long)(n)->eval_capacity * (node)->dim_out)
+#define RSTD(n, node) ((node)->scratch + 2L * (n)->eval_capacity * (node)->dim_out)
 #define FEATURE_FOR _Pragma("omp parallel for schedule(static) num_threads(kernels_get_threads()) if((long)rows * d > LAYER_PAR_MIN)")
 #define GAIN(n, node) ((n)->params + TOFF(n, node, G))
 
+/* Evaluation: xh = (x - running_mean) / sqrt(running_var + eps), in double as in training.
+ * Evaluation goes in pieces of many rows, so it walks them row by row, a block of 16
+ * features (one cache line) at a time: a walk down each feature's column would miss the
+ * cache at every element. */
+/* y = xh g + b on columns [j0, j0 + w), row by row */
+static void affine_cols(int rows, int d, int j0, int w, const float *xh, const float *g,
+                        const float *b, float *y) {
+    for (int i = 0; i < rows; i++) {
+        long at = (long)i * d + j0;
+        #pragma omp simd
+        for (int k = 0; k < w; k++) y[at + k] = xh[at + k] * g[j0 + k] + b[j0 + k];
+    }
+}
+
+/* Evaluation: xh = (x - running_mean) / sqrt(running_var + eps), in double as in training. */
+static void batchnorm_eval_forward(Net *n, const Node *node, int rows) {
+    int d = node->dim_out;
+    const float *x = X(n, node), *g = GAIN(n, node), *b = n->params + TOFF(n, node, B);
+    const float *rm = n->buffers + TOFF(n, node, RUNNING_MEAN), *rv = n->buffers + TOFF(n, node, RUNNING_VAR);
+    float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(n, node);
+    FEATURE_FOR
+    for (int j0 = 0; j0 < d; j0 += NORM_BLOCK) {
+        int w = d - j0 < NORM_BLOCK ? d - j0 : NORM_BLOCK;
+        double s[NORM_BLOCK], m[NORM_BLOCK];
+        for (int k = 0; k < w; k++) {
+            s[k] = 1.0 / sqrt((double)rv[j0 + k] + node->arg);
+            m[k] = rm[j0 + k];
+            rstd[j0 + k] = (float)s[k];
+        }
+        for (int i = 0; i < rows; i++) {
+            long at = (long)i * d + j0;
+            #pragma omp simd
+            for (int k = 0; k < w; k++) xh[at + k] = (float)((x[at + k] - m[k]) * s[k]);
+        }
+        affine_cols(rows, d, j0, w, xh, g, b, y);
+    }
+}
+
 static void batchnorm_forward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
-    NormVec v = {rows, d, 0};
     const float *x = X(n, node), *g = GAIN(n, node), *b = n->params + TOFF(n, node, B);
     float *rm = n->buffers + TOFF(n, node, RUNNING_MEAN), *rv = n->buffers + TOFF(n, node, RUNNING_VAR);
     float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(n, node);
     int update = n->training && n->update_stats;
     /* momentum None (update_bn): the running value is the mean over the batches so far */
     double momentum = n->stats_cumulative ? 1.0 / (double)(n->counters[TOFF(n, node, BATCHES)] + 1) : MOMENTUM;
+    if (!n->training) {
+        batchnorm_eval_forward(n, node, rows);
+        return;
+    }
     FEATURE_FOR
-    for (int j = 0; j < d; j++) {
-        if (n->training) {
-            double mu, var;
-            rstd[j] = norm_standardise(&v, x + j, node->arg, xh + j, &mu, &var);
-            if (update) {
-                double unbiased = rows > 1 ? var * rows / (rows - 1) : var;
-                rm[j] = (float)((1 - momentum) * rm[j] + momentum * mu);
-                rv[j] = (float)((1 - momentum) * rv[j] + momentum * unbiased);
-            }
-        } else {
-            double s = 1.0 / sqrt((double)rv[j] + node->arg);
-            rstd[j] = (float)s;
-            for (int i = 0; i < rows; i++) xh[(long)i * d + j] = (float)((x[(long)i * d + j] - (double)rm[j]) * s);
+    for (int j0 = 0; j0 < d; j0 += NORM_BLOCK) {
+        int w = d - j0 < NORM_BLOCK ? d - j0 : NORM_BLOCK;
+        double mu[NORM_BLOCK], var[NORM_BLOCK];
+        norm_standardise_cols(rows, d, j0, w, x, node->arg, xh, rstd + j0, mu, var);
+        for (int k = 0; update && k < w; k++) {
+            int j = j0 + k;
+            double unbiased = rows > 1 ? var[k] * rows / (rows - 1) : var[k];
+            rm[j] = (float)((1 - momentum) * rm[j] + momentum * mu[k]);
+            rv[j] = (float)((1 - momentum) * rv[j] + momentum * unbiased);
         }
-        for (int i = 0; i < rows; i++) y[(long)i * d + j] = xh[(long)i * d + j] * g[j] + b[j];
+        affine_cols(rows, d, j0, w, xh, g, b, y);
     }
     if (update) n->counters[TOFF(n, node, BATCHES)]++;
 }
 
 static void batchnorm_backward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
-    NormVec v = {rows, d, 0};
     const float *dy = DY(n, node), *g = GAIN(n, node), *xh = XH(node), *rstd = RSTD(n, node);
     norm_param_grads(rows, d, dy, xh, n->grads + TOFF(n, node, G), n->grads + TOFF(n, node, B),
                      n->overwrite_grads);
     if (node->in == 0) return;
     float *dx = DX(n, node);
-    FEATURE_FOR
-    for (int j = 0; j < d; j++) {
-        if (n->training) norm_project(&v, dy + j, g + j, xh + j, rstd[j], dx + j);
-        else for (int i = 0; i < rows; i++) dx[(long)i * d + j] = dy[(long)i * d + j] * g[j] * rstd[j];
+    if (n->training) {
+        FEATURE_FOR
+        for (int j0 = 0; j0 < d; j0 += NORM_BLOCK)
+            norm_project_cols(rows, d, j0, d - j0 < NORM_BLOCK ? d - j0 : NORM_BLOCK, dy, g, xh,
+                              rstd, dx);
+        return;
     }
+    FEATURE_FOR
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < rows; i++) dx[(long)i * d + j] = dy[(long)i * d + j] * g[j] * rstd[j];
 }
 
 static void batchnorm_r_forward(Net *n, const Node *node, int rows) {

@@ -37,7 +37,7 @@ static void layernorm_forward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
     NormVec v = {d, 1, 1};
     const float *x = X(n, node), *g = n->params + TOFF(n, node, G), *b = n->params + TOFF(n, node, B);
-    float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(node, n->capacity);
+    float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(node, n->eval_capacity);
     ROW_FOR
     for (int i = 0; i < rows; i++) {
         double mu, var;
@@ -51,7 +51,7 @@ static void layernorm_backward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
     NormVec v = {d, 1, 1};
     const float *dy = DY(n, node), *g = n->params + TOFF(n, node, G), *xh = XH(node);
-    const float *rstd = RSTD(node, n->capacity);
+    const float *rstd = RSTD(node, n->eval_capacity);
     norm_param_grads(rows, d, dy, xh, n->grads + TOFF(n, node, G), n->grads + TOFF(n, node, B),
                      n->overwrite_grads);
     if (node->in == 0) return;
@@ -66,8 +66,8 @@ static void layernorm_r_forward(Net *n, const Node *node, int rows) {
     NormVec v = {d, 1, 1};
     const float *rx = RX(n, node), *g = n->params + TOFF(n, node, G), *xh = XH(node);
     const float *rg = n->rparams + TOFF(n, node, G), *rb = n->rparams + TOFF(n, node, B);
-    const float *rstd = RSTD(node, n->capacity);
-    float *ry = RY(n, node), *rxh = RXH(node, n->capacity);
+    const float *rstd = RSTD(node, n->eval_capacity);
+    float *ry = RY(n, node), *rxh = RXH(node, n->eval_capacity);
     ROW_FOR
     for (int i = 0; i < rows; i++) {
         long o = (long)i * d;
@@ -80,7 +80,7 @@ static void layernorm_r_backward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
     NormVec v = {d, 1, 1};
     const float *dy = DY(n, node), *rdy = RDY(n, node), *xh = XH(node);
-    const float *rxh = RXH(node, n->capacity), *rstd = RSTD(node, n->capacity);
+    const float *rxh = RXH(node, n->eval_capacity), *rstd = RSTD(node, n->eval_capacity);
     const float *g = n->params + TOFF(n, node, G), *rg = n->rparams + TOFF(n, node, G);
     norm_param_r_grads(rows, d, dy, rdy, xh, rxh, n->rgrads + TOFF(n, node, G),
                        n->rgrads + TOFF(n, node, B));

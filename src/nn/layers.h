@@ -3,7 +3,8 @@
  *   build       declares the node's parameters and buffers (net_param / net_buffer: names,
  *               shapes, roles) and returns its output width
  *   init        PyTorch's default initialisation of them
- *   scratch     floats of scratch the node needs for `capacity` rows (masks, statistics)
+ *   scratch     floats of scratch the node needs for `capacity` rows (masks, statistics);
+ *               net_alloc asks for eval_capacity, the most rows any pass takes
  *   forward     value[out] from value[in]
  *   backward    grad[in] from grad[out] (skipped for the input slot), and the parameter
  *               gradients into n->grads (written when n->overwrite_grads, else added)

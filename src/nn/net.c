@@ -96,20 +96,27 @@ static void plan_fusion(Net *n) {
     }
 }
 
+/* Rows an evaluation-mode forward pass may take (net.h's eval_capacity). */
+static int forward_rows(const Net *n, int capacity) {
+    return n->eval_capacity > capacity ? n->eval_capacity : capacity;
+}
+
 void net_alloc(Net *n, int capacity) {
     n->capacity = capacity;
+    n->eval_capacity = forward_rows(n, capacity);
     plan_fusion(n);
     for (int v = 0; v < n->n_values; v++) {
-        size_t floats = (size_t)capacity * n->value_dim[v];
-        n->value[v] = n->value_owner[v] < v ? n->value[n->value_owner[v]] : xalloc_floats(floats);
-        n->grad[v] = v == 0 ? NULL : n->grad_owner[v] != v ? NULL : xalloc_floats(floats);
+        size_t values = (size_t)n->eval_capacity * n->value_dim[v];
+        size_t grads = (size_t)capacity * n->value_dim[v];
+        n->value[v] = n->value_owner[v] < v ? n->value[n->value_owner[v]] : xalloc_floats(values);
+        n->grad[v] = v == 0 ? NULL : n->grad_owner[v] != v ? NULL : xalloc_floats(grads);
     }
     /* a gradient shared with a later slot's (the ReLU's input takes its output's) */
     for (int v = 1; v < n->n_values; v++)
         if (n->grad_owner[v] != v) n->grad[v] = n->grad[n->grad_owner[v]];
     for (int i = 0; i < n->n_nodes; i++) {
         const LayerDef *def = layer_table[n->nodes[i].kind];
-        long floats = def->scratch ? def->scratch(&n->nodes[i], capacity) : 0;
+        long floats = def->scratch ? def->scratch(&n->nodes[i], n->eval_capacity) : 0;
         if (floats > 0) n->nodes[i].scratch = xalloc_floats((size_t)floats);
     }
     n->params = xalloc_floats((size_t)n->n_params);
@@ -119,14 +126,14 @@ void net_alloc(Net *n, int capacity) {
 }
 
 double net_alloc_floats(const Net *n, int capacity) {
-    double floats = 0;
-    for (int v = 0; v < n->n_values; v++) floats += (v ? 2.0 : 1.0) * capacity * n->value_dim[v];
+    double rows = forward_rows(n, capacity), floats = 0;
+    for (int v = 0; v < n->n_values; v++) floats += (rows + (v ? capacity : 0)) * n->value_dim[v];
     for (int i = 0; i < n->n_nodes; i++)   /* slots sharing a buffer (plan_fusion) */
-        floats -= (fuses_forward(n, i) + fuses_backward(n, i)) * (double)capacity *
+        floats -= (fuses_forward(n, i) * rows + fuses_backward(n, i) * (double)capacity) *
                   n->value_dim[n->nodes[i].out];
     for (int i = 0; i < n->n_nodes; i++) {
         const LayerDef *def = layer_table[n->nodes[i].kind];
-        if (def->scratch) floats += (double)def->scratch(&n->nodes[i], capacity);
+        if (def->scratch) floats += (double)def->scratch(&n->nodes[i], (int)rows);
     }
     return floats + 2.0 * n->n_params + n->n_buffers + 2.0 * n->n_counters;
 }

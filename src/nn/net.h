@@ -73,6 +73,10 @@ typedef struct Net {
     float *rvalue[NET_MAX_NODES + 1];  /* R{value}: forward-mode derivative along rparams */
     float *rgrad[NET_MAX_NODES + 1];   /* R{grad} (both allocated by net_alloc_r) */
     int capacity;                      /* rows per forward/backward call */
+    int eval_capacity;                 /* rows per forward call in evaluation mode: set
+                                          before net_alloc to allow more than capacity
+                                          (values and scratch are sized for it, gradients
+                                          for capacity); net_alloc makes it >= capacity */
     int value_owner[NET_MAX_NODES + 1];   /* slot whose buffer value[v] is (v, or fused) */
     int grad_owner[NET_MAX_NODES + 1];    /* the same for grad[v] */
     int no_fusion;                     /* set before net_alloc: every node runs its own

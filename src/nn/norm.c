@@ -23,6 +23,51 @@ float norm_standardise(const NormVec *v, const float *x, double eps, float *xh, 
     return (float)r;
 }
 
+/* Columns: each sum of the one-vector functions, per column, in row order, so the bits are
+ * theirs; the rows are walked one after another, reading NORM_BLOCK adjacent floats each. */
+#define COLS(i, k) ((long)(i) * d + j0 + (k))
+
+void norm_standardise_cols(int rows, int d, int j0, int w, const float *x, double eps,
+                           float *xh, float *r, double *mu, double *var) {
+    double sum[NORM_BLOCK] = {0}, sq[NORM_BLOCK] = {0}, mean[NORM_BLOCK], rd[NORM_BLOCK];
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < w; k++) sum[k] += x[COLS(i, k)];
+    for (int k = 0; k < w; k++) mean[k] = sum[k] / rows;
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < w; k++) {
+            double dev = x[COLS(i, k)] - mean[k];
+            sq[k] += dev * dev;
+        }
+    for (int k = 0; k < w; k++) {
+        var[k] = sq[k] / rows;
+        rd[k] = 1.0 / sqrt(var[k] + eps);
+        mu[k] = mean[k];
+        r[k] = (float)rd[k];
+    }
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < w; k++) xh[COLS(i, k)] = (float)((x[COLS(i, k)] - mean[k]) * rd[k]);
+}
+
+void norm_project_cols(int rows, int d, int j0, int w, const float *a, const float *g,
+                       const float *xh, const float *scale, float *out) {
+    double su[NORM_BLOCK] = {0}, sxu[NORM_BLOCK] = {0}, mean_u[NORM_BLOCK], mean_xu[NORM_BLOCK];
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < w; k++) {
+            double u = (double)a[COLS(i, k)] * g[j0 + k];
+            su[k] += u;
+            sxu[k] += u * xh[COLS(i, k)];
+        }
+    for (int k = 0; k < w; k++) {
+        mean_u[k] = su[k] / rows;
+        mean_xu[k] = sxu[k] / rows;
+    }
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < w; k++) {
+            double u = (double)a[COLS(i, k)] * g[j0 + k];
+            out[COLS(i, k)] = (float)(scale[j0 + k] * (u - mean_u[k] - xh[COLS(i, k)] * mean_xu[k]));
+        }
+}
+
 /* mean(u) and mean(xh u) of u = a ga */
 static void moments(const NormVec *v, const float *a, const float *ga, const float *xh,
                     double *mean_u, double *mean_xu) {
@@ -72,17 +117,20 @@ void norm_r_backward(const NormVec *v, const float *dy, const float *rdy, const 
     }
 }
 
-/* per feature j: dst[j] (+)= sum over rows of a c (+ a2 c2); c NULL: of a alone */
+/* per feature j: dst[j] (+)= sum over rows of a c (+ a2 c2); c NULL: of a alone. Each sum
+ * runs over the rows in order; the rows are read a block of columns at a time. */
 static void feature_sums(int rows, int d, const float *a, const float *c, const float *a2,
                          const float *c2, float *dst, int overwrite) {
-    for (int j = 0; j < d; j++) {
-        double s = 0;
-        for (int i = 0; i < rows; i++) {
-            long o = (long)i * d + j;
-            s += c ? (double)a[o] * c[o] : a[o];
-            if (a2) s += (double)a2[o] * c2[o];
-        }
-        dst[j] = overwrite ? (float)s : dst[j] + (float)s;
+    for (int j0 = 0; j0 < d; j0 += NORM_BLOCK) {
+        int w = d - j0 < NORM_BLOCK ? d - j0 : NORM_BLOCK;
+        double s[NORM_BLOCK] = {0};
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < w; k++) {
+                long o = COLS(i, k);
+                s[k] += c ? (double)a[o] * c[o] : a[o];
+                if (a2) s[k] += (double)a2[o] * c2[o];
+            }
+        for (int k = 0; k < w; k++) dst[j0 + k] = overwrite ? (float)s[k] : dst[j0 + k] + (float)s[k];
     }
 }
 

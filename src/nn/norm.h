@@ -28,6 +28,16 @@ typedef struct {
 /* xh = (x - mu) r; returns r, and mu and the biased var through the pointers. */
 float norm_standardise(const NormVec *v, const float *x, double eps, float *xh, double *mu,
                        double *var);
+/* The same for columns [j0, j0 + w) of a rows x d matrix at once (w <= NORM_BLOCK; one gain
+ * per column, g[j], scale[j]): BatchNorm's vectors. Results are bit for bit those of the
+ * one-vector functions on each column (stride d), but the matrix is read row by row: a walk
+ * down one column at a time would touch a new cache line at every element. r, mu and var
+ * get w values each. */
+#define NORM_BLOCK 16
+void norm_standardise_cols(int rows, int d, int j0, int w, const float *x, double eps,
+                           float *xh, float *r, double *mu, double *var);
+void norm_project_cols(int rows, int d, int j0, int w, const float *a, const float *g,
+                       const float *xh, const float *scale, float *out);
 /* out = scale * P(u), u = a * ga (ga NULL: u = a). */
 void norm_project(const NormVec *v, const float *a, const float *ga, const float *xh,
                   float scale, float *out);

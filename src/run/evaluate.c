@@ -12,8 +12,9 @@ EvalResult evaluate(Net *n, const Dataset *ds, int *idx, int *labels) {
     int lo, hi;   /* this rank's slice (the whole set on one), summed over the ranks after */
     dist_slice(ds->n, &lo, &hi);
     dist_sync_buffers(n);
-    for (int start = lo; start < hi; start += n->capacity) {
-        int rows = hi - start < n->capacity ? hi - start : n->capacity;
+    /* in pieces of eval_capacity rows (no gradients: more than a training pass takes) */
+    for (int start = lo; start < hi; start += n->eval_capacity) {
+        int rows = hi - start < n->eval_capacity ? hi - start : n->eval_capacity;
         for (int i = 0; i < rows; i++) idx[i] = start + i;
         dataset_gather(ds, idx, rows, net_input(n), labels);
         net_forward(n, rows);

@@ -1,5 +1,5 @@
 /* evaluate.h: loss and accuracy of a network over a whole dataset, in evaluation mode (no
- * dropout, BatchNorm's running statistics), in chunks of the network's capacity. The loss is
+ * dropout, BatchNorm's running statistics), in chunks of the network's eval_capacity. The loss is
  * the plain criterion (cross-entropy without label smoothing, or MSE), averaged over
  * examples. */
 #ifndef RUN_EVALUATE_H
@@ -13,7 +13,7 @@ typedef struct {
     long n;
 } EvalResult;
 
-/* idx, labels: scratch space of n->capacity ints each */
+/* idx, labels: scratch space of n->eval_capacity ints each */
 EvalResult evaluate(Net *n, const Dataset *ds, int *idx, int *labels);
 
 #endif

@@ -101,12 +101,13 @@ static void build_network(Trainer *t, SetupKind kind, const StFile *weights, con
         capacity = (int)dist_shard_rows(capacity);   /* rows of this rank's piece */
     }
     /* before anything of the network is allocated: it fits in memory, the file holds it */
+    t->net.eval_capacity = EVAL_CHUNK;   /* evaluation at full speed, in big pieces */
     if (memguard_check(&t->net, capacity, &t->c, kind == SETUP_TRAIN, data_bytes(&t->train_all) +
                        data_bytes(&t->test), weights, weights_path, err) != 0)
         fatal(EXIT_FAIL, "%s", err);
     net_alloc(&t->net, capacity);
-    t->labels = xmalloc(sizeof(int) * (size_t)capacity);
-    t->scratch_idx = xmalloc(sizeof(int) * (size_t)capacity);
+    t->labels = xmalloc(sizeof(int) * (size_t)t->net.eval_capacity);
+    t->scratch_idx = xmalloc(sizeof(int) * (size_t)t->net.eval_capacity);
 }
 
 static void setup_optimizer(Trainer *t) {
