@@ -67,9 +67,9 @@ if [ -n "$python" ]; then
     : > "$out/torch.txt"
     for ct in $coretypes; do
         for bt in $(seq 1 "$threads"); do
-            jobs="B1:784-256-256-10:64:1000 B2:784-1024-1024-10:128:160 R98:784-256-256-10:256:400"
+            jobs="B1:784-256-256-10:64:1000 B2:784-1024-1024-10:128:160 R98:784-128-128-10:64:1000:bn"
             # autocast runs its matrix products in oneDNN, not OpenBLAS: one core type will do
-            [ "$ct" = unset ] && jobs="$jobs B1bf16:784-256-256-10:64:1000:bf16 B2bf16:784-1024-1024-10:128:160:bf16"
+            [ "$ct" = unset ] && jobs="$jobs B1bf16:784-256-256-10:64:1000:bf16 B2bf16:784-1024-1024-10:128:160:bf16 R98bf16:784-128-128-10:64:1000:bf16:bn"
             with_coretype "$ct" env OPENBLAS_NUM_THREADS="$bt" $python bench/torch_mlp.py grid "$threads" $jobs |
                 sed "s/^/$ct $bt /" >> "$out/torch.txt"
         done
@@ -119,16 +119,30 @@ bench_job "B2 784-1024-1024-10 b128" 784-1024-1024-10 128 600 B2
 bench_job "B1 bf16" 784-256-256-10 64 3000 B1bf16 --precision bf16
 bench_job "B2 bf16" 784-1024-1024-10 128 600 B2bf16 --precision bf16
 # time to 98% test accuracy, process start to exit (loading, training and the final
-# evaluations included), with the recipe documented in the README; its row compares the
-# training rate with PyTorch's on the same model and batch
-recipe="--model 784-256-256-10 --batch 256 --epochs 3 --lr 1e-2 --schedule onecycle --val 0 --eval-every 0 --ckpt-every 0"
-t0=$(now)
-run t98 $recipe
-t1=$(now)
-report "98% recipe 784-256-256-10 b256" t98 784-256-256-10 R98
+# evaluations of the training and test sets included), with the recipe documented in the
+# README, the fastest of three runs (one busy moment on a 2-core machine costs a run far
+# more than its share); its rows compare the training rate with PyTorch's on the same model
+# and batch. In bf16 too where the CPU has AVX512-BF16.
+recipe="--model 784-128-128-10 --norm batch --batch 64 --epochs 2 --lr 7e-3 --schedule linear --warmup 100 --label-smoothing 0.1 --val 0 --eval-every 0 --ckpt-every 0"
+t98() {   # t98 NAME FLAGS...: "SECONDS SECONDS SECONDS" of three runs
+    name=$1; shift
+    for i in 1 2 3; do
+        t0=$(now); run "$name" $recipe "$@"; t1=$(now)
+        printf "%s " "$(elapsed "$t0" "$t1")"
+    done
+}
+times98=$(t98 t98)
+report "98% recipe 784-128-128-10 bn" t98 784-128-128-10 R98
+times98bf16=""
+if "$out/gemm_peak" paths | grep -q avx512bf16; then
+    times98bf16=$(t98 t98bf16 --precision bf16)
+    report "98% recipe bf16" t98bf16 784-128-128-10 R98bf16 "$bf16_peak"
+fi
+fastest() { echo "$1" | tr ' ' '\n' | grep . | sort -n | head -n 1; }
 [ -n "$settings" ] && echo "PyTorch's best setting per row:$settings"
 echo
-echo "time to 98%: $(elapsed "$t0" "$t1") s wall (test accuracy $(num t98 test_acc)); recipe: ./train $recipe"
+echo "time to 98%: $(fastest "$times98") s wall, the fastest of $times98(test accuracy $(num t98 test_acc)); recipe: ./train $recipe"
+[ -n "$times98bf16" ] && echo "time to 98% with --precision bf16: $(fastest "$times98bf16") s wall, the fastest of $times98bf16(test accuracy $(num t98bf16 test_acc))"
 run default --epochs 1 --ckpt-every 0
 echo "default run (784-256-256-10, batch 64): peak RSS $(num default peak_rss_mb) MB; MNIST load $(num default load_seconds) s"
 # the curvature instruments on that run's checkpoint: Lanczos for lambda_max (tol 1e-3) and a

@@ -5,7 +5,7 @@
 #   python3 torch_mlp.py peak N THREADS
 #       GFLOP/s of a square float32 torch.mm (best of 5)
 #   python3 torch_mlp.py grid MAX_THREADS JOB...
-#       JOB = NAME:SIZES:BATCH:STEPS[:bf16]; for every torch thread count 1..MAX_THREADS and
+#       JOB = NAME:SIZES:BATCH:STEPS[:bf16][:bn]; for every torch thread count 1..MAX_THREADS and
 #       denormals kept or flushed, one line "NAME TORCH_THREADS keep|flush SAMPLES_PER_S"
 #
 # The training loop is what a PyTorch user writes at their best: nn.Sequential of Linear and
@@ -13,7 +13,8 @@
 # of a Python loop over the parameters), zero_grad(set_to_none=True), batches drawn at random
 # from the uint8 MNIST tensor in memory and scaled to [0, 1] per batch, as train does. bf16
 # jobs run the forward and backward under torch.autocast("cpu", dtype=torch.bfloat16) (the
-# Linear layers in bf16 through oneDNN, weights, gradients and AdamW in float32).
+# Linear layers in bf16 through oneDNN, weights, gradients and AdamW in float32). bn jobs put
+# a BatchNorm1d after every hidden Linear, before its ReLU (train's --norm batch).
 #
 # glibc returns freed blocks above 128 KB to the kernel (mmap threshold, heap trimming) and
 # adapts those thresholds as it goes, so the temporary gradient-sized tensors of a step may
@@ -54,13 +55,15 @@ def peak(n, threads):
     print(f"{best:.1f}")
 
 
-def rate(x_all, y_all, sizes, batch, steps, bf16):
+def rate(x_all, y_all, sizes, batch, steps, bf16, bn):
     """samples/s of AdamW training steps, the better of two timed halves after a warm-up"""
     torch.manual_seed(1)
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
+            if bn:
+                layers.append(nn.BatchNorm1d(sizes[i + 1]))
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=True)
@@ -96,7 +99,7 @@ def grid(max_threads, jobs):
             for job in jobs:
                 f = job.split(":")
                 sizes = [int(v) for v in f[1].split("-")]
-                r = rate(x_all, y_all, sizes, int(f[2]), int(f[3]), len(f) > 4 and f[4] == "bf16")
+                r = rate(x_all, y_all, sizes, int(f[2]), int(f[3]), "bf16" in f[4:], "bn" in f[4:])
                 print(f"{f[0]} {threads} {flush} {r:.0f}", flush=True)
 
 
@@ -106,4 +109,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "grid":
         grid(int(sys.argv[2]), sys.argv[3:])
     else:
-        sys.exit("usage: torch_mlp.py peak N THREADS | grid MAX_THREADS NAME:SIZES:BATCH:STEPS[:bf16]...")
+        sys.exit("usage: torch_mlp.py peak N THREADS | grid MAX_THREADS NAME:SIZES:BATCH:STEPS[:bf16][:bn]...")

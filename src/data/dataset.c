@@ -9,6 +9,7 @@
 #include "data/classes.h"
 #include "data/imagefolder.h"
 #include "data/zfile.h"
+#include "kernels/kernels.h"
 #include "util/machine.h"
 #include "util/util.h"
 
@@ -223,7 +224,10 @@ void dataset_free(Dataset *ds) {
 
 /* pixel / 255 as PyTorch's ToTensor computes it: a true division, rounded once (vectorised,
  * the same bits as the scalar division). */
+/* Threaded when the rows are many (evaluation's pieces): a training batch is too small to
+ * pay for the fork. */
 void dataset_gather(const Dataset *ds, const int *idx, int n, float *x, int *y) {
+    #pragma omp parallel for schedule(static) num_threads(kernels_get_threads()) if((long)n * ds->dim > (1L << 18))
     for (int i = 0; i < n; i++) {
         const uint8_t *src = ds->images + (size_t)idx[i] * ds->dim;
         float *dst = x + (size_t)i * ds->dim;
