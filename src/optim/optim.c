@@ -6,6 +6,7 @@
 #include "util/util.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,10 +172,21 @@ void optim_step(Optim *o, float *params, const float *grads, long t, float lr, d
     if (o->def->prepare) o->def->prepare(o, &h, t);
     if (o->def->step) {
         OptimElemFn step = o->def->step;
-        #pragma omp parallel for schedule(static) num_threads(kernels_get_threads()) if(o->n_params > 4 * OPT_SLICE)
-        for (int i = 0; i < o->n_slices; i++) {
-            const OptSlice *s = &o->slices[i];
-            step(&h, s->size, params + s->offset, grads + s->offset, s->state, t, lr, s->wd);
+        /* each thread a contiguous run of slices holding about its share of the elements
+         * (slices differ in size: a count-based split left one thread most of the work) */
+        long total = 0;
+        for (int i = 0; i < o->n_slices; i++) total += o->slices[i].size;
+        #pragma omp parallel num_threads(kernels_get_threads()) if(o->n_params > 4 * OPT_SLICE)
+        {
+            int me = omp_get_thread_num(), team = omp_get_num_threads();
+            long before = 0;
+            for (int i = 0; i < o->n_slices; i++) {
+                const OptSlice *s = &o->slices[i];
+                long owner = (2 * before + s->size) * team / (2 * total);
+                before += s->size;
+                if ((owner < team ? owner : team - 1) == me)
+                    step(&h, s->size, params + s->offset, grads + s->offset, s->state, t, lr, s->wd);
+            }
         }
         if (cr && cr->after_step) cr->after_step(o, &h, params, t, lr);
         return;
