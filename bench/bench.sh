@@ -120,29 +120,34 @@ bench_job "B1 bf16" 784-256-256-10 64 3000 B1bf16 --precision bf16
 bench_job "B2 bf16" 784-1024-1024-10 128 600 B2bf16 --precision bf16
 # time to 98% test accuracy, process start to exit (loading, training and the final
 # evaluations of the training and test sets included), with the recipe documented in the
-# README, the fastest of three runs (one busy moment on a 2-core machine costs a run far
-# more than its share); its rows compare the training rate with PyTorch's on the same model
-# and batch. In bf16 too where the CPU has AVX512-BF16.
+# README, the fastest of five runs (one busy moment on a 2-core machine costs a run far
+# more than its share); its rows (from that fastest run) compare the training rate with
+# PyTorch's on the same model and batch. In bf16 too where the CPU has AVX512-BF16.
 recipe="--model 784-128-128-10 --norm batch --batch 64 --epochs 2 --lr 7e-3 --schedule linear --warmup 100 --label-smoothing 0.1 --val 0 --eval-every 0 --ckpt-every 0"
-t98() {   # t98 NAME FLAGS...: "SECONDS SECONDS SECONDS" of three runs
-    name=$1; shift
-    for i in 1 2 3; do
-        t0=$(now); run "$name" $recipe "$@"; t1=$(now)
-        printf "%s " "$(elapsed "$t0" "$t1")"
+t98() {   # t98 NAME FLAGS...: five runs NAME-1..5; prints "FASTEST_RUN SECONDS..."
+    t98_base=$1; shift
+    t98_best=""; t98_best_s=""; t98_all=""
+    for i in 1 2 3 4 5; do
+        t0=$(now); run "$t98_base-$i" $recipe "$@"; t1=$(now)
+        t98_s=$(elapsed "$t0" "$t1"); t98_all="$t98_all $t98_s"
+        if [ -z "$t98_best_s" ] || awk -v a="$t98_s" -v b="$t98_best_s" 'BEGIN { exit !(a < b) }'; then
+            t98_best="$t98_base-$i"; t98_best_s=$t98_s
+        fi
     done
+    echo "$t98_best$t98_all"
 }
-times98=$(t98 t98)
-report "98% recipe 784-128-128-10 bn" t98 784-128-128-10 R98
+set -- $(t98 t98); t98_run=$1; shift; times98="$*"
+report "98% recipe 784-128-128-10 bn" "$t98_run" 784-128-128-10 R98
 times98bf16=""
 if "$out/gemm_peak" paths | grep -q avx512bf16; then
-    times98bf16=$(t98 t98bf16 --precision bf16)
-    report "98% recipe bf16" t98bf16 784-128-128-10 R98bf16 "$bf16_peak"
+    set -- $(t98 t98bf16 --precision bf16); t98bf16_run=$1; shift; times98bf16="$*"
+    report "98% recipe bf16" "$t98bf16_run" 784-128-128-10 R98bf16 "$bf16_peak"
 fi
 fastest() { echo "$1" | tr ' ' '\n' | grep . | sort -n | head -n 1; }
 [ -n "$settings" ] && echo "PyTorch's best setting per row:$settings"
 echo
-echo "time to 98%: $(fastest "$times98") s wall, the fastest of $times98(test accuracy $(num t98 test_acc)); recipe: ./train $recipe"
-[ -n "$times98bf16" ] && echo "time to 98% with --precision bf16: $(fastest "$times98bf16") s wall, the fastest of $times98bf16(test accuracy $(num t98bf16 test_acc))"
+echo "time to 98%: $(fastest "$times98") s wall, the fastest of $times98 (test accuracy $(num "$t98_run" test_acc)); recipe: ./train $recipe"
+[ -n "$times98bf16" ] && echo "time to 98% with --precision bf16: $(fastest "$times98bf16") s wall, the fastest of $times98bf16 (test accuracy $(num "$t98bf16_run" test_acc))"
 run default --epochs 1 --ckpt-every 0
 echo "default run (784-256-256-10, batch 64): peak RSS $(num default peak_rss_mb) MB; MNIST load $(num default load_seconds) s"
 # the curvature instruments on that run's checkpoint: Lanczos for lambda_max (tol 1e-3) and a
@@ -168,6 +173,19 @@ for j in "B1 784-256-256-10 b64" "B2 784-1024-1024-10 b128"; do
     echo "$j --precision bf16 ($bf16_kernel kernel): $(printf %.0f "$b") samples/s = $(awk -v a="$b" -v c="$f" 'BEGIN { printf "%.2fx", a / c }') our float" \
         "$( [ "${tf%% *}" != - ] && awk -v a="$b" -v c="${tf%% *}" -v d="${tb%% *}" 'BEGIN { printf "= %.2fx PyTorch'"'"'s best float, %.2fx its best bf16 autocast", a / c, a / d }')"
 done
+# the same B2 job on one thread: how much of bf16's gain the second core's share of the
+# memory traffic (the optimizer's passes, the float weights the packing reads) takes away
+if [ "$threads" -gt 1 ]; then
+    for p in fp32 bf16; do
+        for i in 1 2; do
+            run "B2t1-$p-$i" --model 784-1024-1024-10 --batch 128 --opt adamw --schedule constant \
+                --steps 300 --val 0 --eval-every 0 --ckpt-every 0 --log-every 1000 --sample replace \
+                --threads 1 --precision "$p"
+        done
+    done
+    f=$(faster_of B2t1-fp32); b=$(faster_of B2t1-bf16)
+    echo "B2 on 1 thread: float $(printf %.0f "$f") samples/s, bf16 $(printf %.0f "$b"): $(awk -v a="$b" -v c="$f" 'BEGIN { printf "%.2fx", a / c }')"
+fi
 for p in fp32 bf16; do run "default-$p" --precision "$p" --ckpt-every 0; done
 echo "default recipe (10 epochs), test accuracy: fp32 $(num default-fp32 test_acc), bf16 $(num default-bf16 test_acc)" \
     "($(awk -v a="$(num default-fp32 test_acc)" -v b="$(num default-bf16 test_acc)" 'BEGIN { printf "%+.2f", 100 * (b - a) }') points)"
@@ -180,7 +198,7 @@ for job in "B1 784-256-256-10 64" "B2 784-1024-1024-10 128"; do
 done
 echo "Linear and ReLU ops of one step, kernels alone, $threads threads (gemm_layers fused): as" \
     "separate calls, and through gemm_run with bias and ReLU in the product's epilogue and the" \
-    "backward pair in one call (the trainer's Linear layers fuse the bias and the pair, not the ReLU):"
+    "backward pair in one call (as the trainer's Linear layers run them):"
 for job in "B1 784-256-256-10 64" "B2 784-1024-1024-10 128"; do
     set -- $job
     "$out/gemm_layers" "$2" "$3" "$threads" fused | awk -v j="$1" '{ printf "  %s: separate %.0f us, fused %.0f us: %.2fx\n", j, $2, $4, $2 / $4 }'
