@@ -4,7 +4,10 @@
 # 8a9cfdf, the last commit before src/ was laid out by layer and the network became a table
 # of layer units: the redesign promised to cost no speed, and this row keeps it honest. The
 # two binaries run alternately (old, new, old, new), each job's best of two counted, so both
-# see the same machine. Skipped, with a notice, outside a git checkout holding REV.
+# see the same machine. The last row is the 12-run sweep of make bench, run one after another
+# by the sources at REV (the sequential sweep of the day train sweep --jobs was asked for)
+# against this tree's default --jobs. Skipped, with a notice, outside a git checkout holding
+# REV.
 set -e
 cd "$(dirname "$0")/.."
 rev=${1:-8a9cfdf}
@@ -38,3 +41,17 @@ baseline_job() {   # baseline_job LABEL SIZES BATCH STEPS
 }
 baseline_job "B1 784-256-256-10 b64" 784-256-256-10 64 3000
 baseline_job "B2 784-1024-1024-10 b128" 784-1024-1024-10 128 600
+
+# the sweep: old sequential, new default --jobs, old, new; the faster of each
+now() { date +%s.%N; }
+sweep="--quiet --force --model 784-256-256-10 --epochs 1 --lr 0.001,0.002,0.003 --seed 1,2,3,4"
+sweep="$sweep --val 0 --eval-every 0 --ckpt-every 0"
+sweep_once() {   # sweep_once BINARY NAME: wall seconds of the 12-run sweep
+    t0=$(now); "$1" sweep --runs-dir "$out/runs" --run "$2" $sweep > /dev/null; t1=$(now)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+}
+min() { echo "$1 $2" | awk '{ print ($1 < $2 ? $1 : $2) }'; }
+a1=$(sweep_once "$base/train" baseline-sweep-old); b1=$(sweep_once ./train baseline-sweep-new)
+a2=$(sweep_once "$base/train" baseline-sweep-old); b2=$(sweep_once ./train baseline-sweep-new)
+a=$(min "$a1" "$a2"); b=$(min "$b1" "$b2")
+echo "12-run sweep, seconds: sequential at $rev $a, default --jobs now $b: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')"
