@@ -7,20 +7,12 @@
 #define AT(p, k) ((p)[(long)(k) * v->stride])
 #define GAIN(p, k) ((p)[(long)(k) * v->gain_stride])
 
+/* One vector is one column of a matrix whose rows are `stride` floats apart. */
 float norm_standardise(const NormVec *v, const float *x, double eps, float *xh, double *mu,
                        double *var) {
-    double sum = 0, sq = 0;
-    for (int k = 0; k < v->m; k++) sum += AT(x, k);
-    double mean = sum / v->m;
-    for (int k = 0; k < v->m; k++) {
-        double d = AT(x, k) - mean;
-        sq += d * d;
-    }
-    double variance = sq / v->m, r = 1.0 / sqrt(variance + eps);
-    for (int k = 0; k < v->m; k++) AT(xh, k) = (float)((AT(x, k) - mean) * r);
-    *mu = mean;
-    *var = variance;
-    return (float)r;
+    float r;
+    norm_standardise_cols(v->m, (int)v->stride, 0, 1, x, eps, xh, &r, mu, var);
+    return r;
 }
 
 /* Columns: each sum of the one-vector functions, per column, in row order, so the bits are
