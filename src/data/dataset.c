@@ -223,9 +223,8 @@ void dataset_free(Dataset *ds) {
 }
 
 /* pixel / 255 as PyTorch's ToTensor computes it: a true division, rounded once (vectorised,
- * the same bits as the scalar division). */
-/* Threaded when the rows are many (evaluation's pieces): a training batch is too small to
- * pay for the fork. */
+ * the same bits as the scalar division). Threaded when the rows are many (evaluation's
+ * pieces): a training batch is too small to pay for the fork. */
 void dataset_gather(const Dataset *ds, const int *idx, int n, float *x, int *y) {
     #pragma omp parallel for schedule(static) num_threads(kernels_get_threads()) if((long)n * ds->dim > (1L << 18))
     for (int i = 0; i < n; i++) {

@@ -49,10 +49,6 @@ static long batchnorm_scratch(const Node *node, int capacity) {
 #define FEATURE_FOR _Pragma("omp parallel for schedule(static) num_threads(kernels_get_threads()) if((long)rows * d > LAYER_PAR_MIN)")
 #define GAIN(n, node) ((n)->params + TOFF(n, node, G))
 
-/* Evaluation: xh = (x - running_mean) / sqrt(running_var + eps), in double as in training.
- * Evaluation goes in pieces of many rows, so it walks them row by row, a block of 16
- * features (one cache line) at a time: a walk down each feature's column would miss the
- * cache at every element. */
 /* y = xh g + b on columns [j0, j0 + w), row by row */
 static void affine_cols(int rows, int d, int j0, int w, const float *xh, const float *g,
                         const float *b, float *y) {
@@ -63,7 +59,10 @@ static void affine_cols(int rows, int d, int j0, int w, const float *xh, const f
     }
 }
 
-/* Evaluation: xh = (x - running_mean) / sqrt(running_var + eps), in double as in training. */
+/* Evaluation: xh = (x - running_mean) / sqrt(running_var + eps), in double as in training.
+ * Evaluation goes in pieces of many rows, so, as training, it walks them row by row, a block
+ * of NORM_BLOCK features at a time: a walk down each feature's column would miss the cache
+ * at every element. */
 static void batchnorm_eval_forward(Net *n, const Node *node, int rows) {
     int d = node->dim_out;
     const float *x = X(n, node), *g = GAIN(n, node), *b = n->params + TOFF(n, node, B);
@@ -92,13 +91,13 @@ static void batchnorm_forward(Net *n, const Node *node, int rows) {
     const float *x = X(n, node), *g = GAIN(n, node), *b = n->params + TOFF(n, node, B);
     float *rm = n->buffers + TOFF(n, node, RUNNING_MEAN), *rv = n->buffers + TOFF(n, node, RUNNING_VAR);
     float *y = Y(n, node), *xh = XH(node), *rstd = RSTD(n, node);
-    int update = n->training && n->update_stats;
-    /* momentum None (update_bn): the running value is the mean over the batches so far */
-    double momentum = n->stats_cumulative ? 1.0 / (double)(n->counters[TOFF(n, node, BATCHES)] + 1) : MOMENTUM;
     if (!n->training) {
         batchnorm_eval_forward(n, node, rows);
         return;
     }
+    int update = n->update_stats;
+    /* momentum None (update_bn): the running value is the mean over the batches so far */
+    double momentum = n->stats_cumulative ? 1.0 / (double)(n->counters[TOFF(n, node, BATCHES)] + 1) : MOMENTUM;
     FEATURE_FOR
     for (int j0 = 0; j0 < d; j0 += NORM_BLOCK) {
         int w = d - j0 < NORM_BLOCK ? d - j0 : NORM_BLOCK;

@@ -10,7 +10,8 @@
  * The forward and backward products go through gemm_run: the bias rides in the forward
  * product's epilogue, and the backward's dW and dx share one parallel region; both change no
  * bit. So does fusion with a neighbouring ReLU (net.c): the forward epilogue then also
- * applies the next node's max(y, 0), and dx is gated by x > 0 for the ReLU before it. With n->bf16 (--precision bf16) they take sgemm_bf16's arithmetic: x, W and dy are
+ * applies the next node's max(y, 0), and dx is gated by x > 0 for the ReLU before it.
+ * With n->bf16 (--precision bf16) they take sgemm_bf16's arithmetic: x, W and dy are
  * rounded to bfloat16 as the products read them, the sums stay float, and y, dx, dW, the bias
  * and its gradient are float: PyTorch's CPU autocast for Linear, except that autocast also
  * rounds y (and so what flows to the next layer and back) to bf16. The R-operator passes
